@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { intIn, Millis } from './schema-common.ts';
+
+export const JournalConfig = z.strictObject({
+  fsync: z.boolean().default(true).describe('fsync every group commit: survives power loss, costs throughput'),
+  commitIntervalMs: Millis(1, 5000).default(20).describe('group commit window'),
+  maxBytes: intIn(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
+  maxAgeDays: z.number().min(1).default(400).describe('EU 37/2005 asks to keep records a year'),
+});
+export type JournalConfig = z.infer<typeof JournalConfig>;

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { Host, intIn, Millis, Port } from './schema-common.ts';
+
+export const TlsConfig = z.strictObject({
+  ca: z.string().min(1).optional().describe('path to the CA certificate (PEM) that signed the broker'),
+  cert: z.string().min(1).optional().describe('path to the client certificate (PEM) for mutual TLS'),
+  key: z.string().min(1).optional().describe('path to the client private key (PEM) for mutual TLS'),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+export const EmbeddedBroker = z.strictObject({
+  host: Host.default('127.0.0.1'),
+  port: Port.default(1883),
+});
+
+export const UplinkConfig = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/, 'expected a broker URL such as mqtt://host:1883 or mqtts://host:8883')
+    .default('mqtt://127.0.0.1:1883'),
+  embeddedBroker: EmbeddedBroker.optional().describe(
+    'start an in-process MQTT broker (demo and bench only); ignored when COLDGATE_MQTT_URL is set',
+  ),
+  clientId: z.string().min(1).max(128).optional().describe('defaults to coldgate-{gatewayId}'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: TlsConfig.optional(),
+  topicRoot: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('coldgate/v1'),
+  batchMaxRecords: intIn(1, 10000).default(500),
+  batchIntervalMs: Millis().default(500).describe('how long records may wait to fill a batch'),
+  inflightWindow: intIn(1, 1024).default(16).describe('batches published but not yet PUBACKed'),
+  keepaliveSec: intIn(5, 3600).default(30),
+  reconnectMinMs: Millis().default(1000),
+  reconnectMaxMs: Millis().default(30000),
+});
+export type UplinkConfig = z.infer<typeof UplinkConfig>;

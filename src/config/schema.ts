@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { Id } from './schema-common.ts';
+import { UplinkConfig } from './schema-uplink.ts';
+import { JournalConfig } from './schema-journal.ts';
+import { LocalConfig } from './schema-local.ts';
+import { SimConfig } from './schema-sim.ts';
+import { BusConfig, ProbeConfig } from './schema-modbus.ts';
+import { GpsConfig } from './schema-gps.ts';
+import { CompartmentConfig } from './schema-compartments.ts';
+
+/** The whole gateway config: the one source of types, defaults, the JSON Schema and error texts. */
+export const GatewayConfigShape = z.strictObject({
+  $schema: z.string().optional(),
+  gatewayId: Id.describe('unique per box; part of every MQTT topic and the de-duplication key'),
+  dataDir: z.string().min(1).default('./data').describe('journal and state; relative paths are relative to the config file'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  journal: JournalConfig.default(JournalConfig.parse({})),
+  uplink: UplinkConfig.default(UplinkConfig.parse({})),
+  buses: z.array(BusConfig).default([]),
+  probes: z.array(ProbeConfig).default([]),
+  gps: GpsConfig.optional(),
+  compartments: z.array(CompartmentConfig).default([]),
+  local: LocalConfig.default(LocalConfig.parse({})),
+  sim: SimConfig.optional().describe('simulated devices speaking the real protocols (demo and tests)'),
+});
+
+type Shape = z.infer<typeof GatewayConfigShape>;
+
+function duplicates<T>(items: T[], key: (t: T) => string, path: string, ctx: z.core.$RefinementCtx<Shape>) {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [path, i, 'id'], message: `duplicate id "${k}" (also ${path}[${first}])` });
+    else seen.set(k, i);
+  });
+}
+
+/** Checks that span fields: references between sections and limits that contradict each other. */
+export const GatewayConfig = GatewayConfigShape.superRefine((cfg, ctx) => {
+  duplicates(cfg.buses, (b) => b.id, 'buses', ctx);
+  duplicates(cfg.probes, (p) => p.id, 'probes', ctx);
+  duplicates(cfg.compartments, (c) => c.id, 'compartments', ctx);
+  const busIds = new Set(cfg.buses.map((b) => b.id));
+  const compartmentIds = new Set(cfg.compartments.map((c) => c.id));
+  cfg.probes.forEach((p, i) => {
+    if (!busIds.has(p.bus)) ctx.addIssue({ code: 'custom', path: ['probes', i, 'bus'], message: `no bus with id "${p.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
+    if (p.compartment !== undefined && !compartmentIds.has(p.compartment))
+      ctx.addIssue({ code: 'custom', path: ['probes', i, 'compartment'], message: `no compartment with id "${p.compartment}"` });
+    if (p.validRange[0] >= p.validRange[1]) ctx.addIssue({ code: 'custom', path: ['probes', i, 'validRange'], message: 'min must be below max' });
+  });
+  const unitsPerBus = new Map<string, number>();
+  cfg.probes.forEach((p, i) => {
+    const key = `${p.bus}/${p.unit}/${p.function}/${p.address}`;
+    const first = unitsPerBus.get(key);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['probes', i, 'address'], message: `same bus, unit, function and address as probes[${first}]` });
+    else unitsPerBus.set(key, i);
+  });
+  cfg.compartments.forEach((c, i) => {
+    if (c.low !== undefined && c.high !== undefined && c.low >= c.high)
+      ctx.addIssue({ code: 'custom', path: ['compartments', i, 'low'], message: `low limit ${c.low} must be below high limit ${c.high}` });
+  });
+});
+
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;

@@ -1,0 +1,16 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** Paths whose values never reach a log line, whatever the level. */
+export const REDACT = ['password', '*.password', '*.*.password', 'pin', '*.pin', '*.*.pin', 'key', '*.key', '*.*.key', 'authorization', '*.authorization'];
+
+/** Pretty on a terminal for people, JSON lines otherwise for journald and log shippers. */
+export function createLogger(level: LevelWithSilent = 'info', pretty = process.stdout.isTTY === true): Logger {
+  const options = { level, base: { app: 'coldgate' }, redact: { paths: REDACT, censor: '[redacted]' } };
+  if (!pretty) return pino(options);
+  return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } } });
+}
+
+/** For tests and tools that must stay quiet. */
+export const silentLogger: Logger = pino({ level: 'silent' });
