@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './net.ts';
 
@@ -18,6 +18,9 @@ export class PtyPair {
   }
 
   async plug(): Promise<void> {
+    // A SIGKILLed socat leaves its links behind, pointing at pts numbers that may be reused.
+    rmSync(this.a, { force: true });
+    rmSync(this.b, { force: true });
     const opts = 'raw,echo=0';
     this.proc = spawn('socat', ['-d', `pty,${opts},link=${this.a}`, `pty,${opts},link=${this.b}`], { stdio: 'ignore' });
     await waitFor(() => existsSync(this.a) && existsSync(this.b), 5000, `socat pty pair at ${this.a}`);
