@@ -21,6 +21,10 @@ export const UplinkConfig = z.strictObject({
   embeddedBroker: EmbeddedBroker.optional().describe(
     'start an in-process MQTT broker (demo and bench only); ignored when COLDGATE_MQTT_URL is set',
   ),
+  protocolVersion: z
+    .union([z.literal(5), z.literal(4)])
+    .default(5)
+    .describe('MQTT 5 carries content type and reply topics in properties; 4 (3.1.1) for brokers without 5'),
   clientId: z.string().min(1).max(128).optional().describe('defaults to coldgate-{gatewayId}'),
   username: z.string().optional(),
   password: z.string().optional(),

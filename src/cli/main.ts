@@ -1,0 +1,53 @@
+import { validateCommand } from './validate.ts';
+import { runCommand } from './run.ts';
+import { journalStatsCommand } from './journal-stats.ts';
+import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
+import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
+import { checkCommand } from './check.ts';
+import { EXIT_USAGE, type CommandIo } from './io.ts';
+
+const USAGE = `usage: coldgate <command> [options]
+
+  run --config FILE                 run the gateway (npm start runs config/demo.json)
+  validate --config FILE            check a config; every problem on its own line
+  check --config FILE [--json]      read each device once and report what works
+  scan --port PATH|tcp://HOST:PORT [--baud N] [--ids A-B] [--json]
+                                    find Modbus devices on a bus
+  gps decode FILE [--date YYYY-MM-DD]
+                                    decode an NMEA capture, one gpsd-style TPV line per epoch
+  journal stats --data DIR [--json] what is buffered, acked, dropped
+
+exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config
+`;
+
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  validate: validateCommand,
+  check: checkCommand,
+  scan: scanCommand,
+  'gps decode': gpsDecodeCommand,
+  'journal stats': journalStatsCommand,
+};
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const two = argv.slice(0, 2).join(' ');
+  const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0] ?? '', argv.slice(1)];
+  const command = COMMANDS[name];
+  if (!command || name === '') {
+    io.stderr.write(name && name !== '--help' && name !== 'help' ? `coldgate: unknown command "${argv.join(' ')}"\n\n${USAGE}` : USAGE);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    // parseArgs throws TypeErrors with codes for unknown or malformed options.
+    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`coldgate ${name}: ${(err as Error).message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+

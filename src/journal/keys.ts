@@ -1,0 +1,26 @@
+import type { Lane } from '../core/types.ts';
+
+/**
+ * Key layout. Chunks are keyed by the seq of their LAST record, so the first chunk at or after
+ * `c!lane!hex(s)` is the one that holds seq s: a read from a cursor is one seek, not a scan.
+ *   c!telemetry!00000000000004d2  -> chunk of records whose last seq is 1234
+ *   m!seq                         -> next seq to assign (written in the same batch as chunks)
+ *   m!ack!telemetry               -> highest seq PUBACKed on that lane
+ */
+export const SEQ_KEY = 'm!seq';
+
+export function chunkKey(lane: Lane, seq: number): string {
+  return `c!${lane}!${seq.toString(16).padStart(16, '0')}`;
+}
+
+export function lanePrefix(lane: Lane): { gte: string; lt: string } {
+  return { gte: `c!${lane}!`, lt: `c!${lane}"` };
+}
+
+export function ackKey(lane: Lane): string {
+  return `m!ack!${lane}`;
+}
+
+export function seqOfChunkKey(key: string): number {
+  return parseInt(key.slice(key.lastIndexOf('!') + 1), 16);
+}

@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../core/log.ts';
+import type { DeviceHealth, Lane } from '../core/types.ts';
+import type { UplinkConfig } from '../config/schema-uplink.ts';
+import type { Journal } from '../journal/journal.ts';
+import { LANES } from '../journal/journal.ts';
+import { encodeBatch } from './encode.ts';
+import { topicsFor, type Topics } from './topics.ts';
+
+interface InFlight {
+  toSeq: number;
+  done: boolean;
+}
+
+export interface UplinkDeps {
+  journal: Journal;
+  log: Logger;
+  gatewayId: string;
+  version: string;
+  /** The retained `latest` snapshot, published first after every connect. */
+  latest: () => unknown;
+}
+
+/**
+ * Drains the journal to the broker: QoS 1 batches, a bounded in-flight window, and the journal
+ * acked through a seq only once every batch up to it has its PUBACK. Events go before telemetry.
+ */
+export class Uplink {
+  readonly topics: Topics;
+  private client: MqttClient | undefined;
+  private readonly sent: Record<Lane, number>;
+  private readonly inflight: Record<Lane, InFlight[]> = { events: [], telemetry: [] };
+  private pumping = false;
+  private pumpAgain = false;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private connectedAt: string | undefined;
+  private disconnectedSince = Date.now();
+  private backoffMs: number;
+  private published = 0;
+  private acked = 0;
+  private lastError: string | undefined;
+  private stopped = false;
+  private unsubscribeCommit: (() => void) | undefined;
+
+  constructor(
+    private readonly cfg: UplinkConfig,
+    private readonly deps: UplinkDeps,
+  ) {
+    this.topics = topicsFor(cfg.topicRoot, deps.gatewayId);
+    const stats = deps.journal.stats();
+    this.sent = { events: stats.lanes.events.ackedThrough, telemetry: stats.lanes.telemetry.ackedThrough };
+    this.backoffMs = cfg.reconnectMinMs;
+  }
+
+  private options(): IClientOptions {
+    const { cfg } = this;
+    const options: IClientOptions = {
+      protocolVersion: cfg.protocolVersion,
+      clientId: cfg.clientId ?? `coldgate-${this.deps.gatewayId}`,
+      clean: true,
+      keepalive: cfg.keepaliveSec,
+      reconnectPeriod: cfg.reconnectMinMs,
+      connectTimeout: 10_000,
+      username: cfg.username,
+      password: cfg.password,
+      will: { topic: this.topics.status, payload: Buffer.from(JSON.stringify({ online: false, gatewayId: this.deps.gatewayId })), qos: 1, retain: true },
+    };
+    if (cfg.tls) {
+      const read = (file: string | undefined, what: string) => {
+        if (!file) return undefined;
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new Error(`uplink.tls.${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code}): check the path and permissions`);
+        }
+      };
+      Object.assign(options, { ca: read(cfg.tls.ca, 'ca'), cert: read(cfg.tls.cert, 'cert'), key: read(cfg.tls.key, 'key'), rejectUnauthorized: cfg.tls.rejectUnauthorized });
+    }
+    return options;
+  }
+
+  start(): void {
+    const client = mqtt.connect(this.cfg.url, this.options());
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      this.lastError = err.message;
+      this.deps.log.warn({ err: err.message, url: this.cfg.url }, 'uplink error');
+    });
+    this.unsubscribeCommit = this.deps.journal.onCommit(() => this.scheduleBatch());
+  }
+
+  private onConnect(): void {
+    this.connectedAt = new Date().toISOString();
+    this.backoffMs = this.cfg.reconnectMinMs;
+    if (this.client) this.client.options.reconnectPeriod = this.backoffMs;
+    this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
+    const retained = { qos: 1 as const, retain: true };
+    this.client?.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
+    this.publishLatest();
+    void this.pump();
+  }
+
+  private onClose(): void {
+    if (this.connectedAt !== undefined) {
+      this.deps.log.warn({ url: this.cfg.url }, 'uplink offline');
+      this.disconnectedSince = Date.now();
+    }
+    this.connectedAt = undefined;
+    // Exponential backoff: MQTT.js reads reconnectPeriod afresh before each attempt.
+    if (this.client && !this.stopped) {
+      this.client.options.reconnectPeriod = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.reconnectMaxMs);
+    }
+  }
+
+  publishLatest(): void {
+    if (!this.client?.connected) return;
+    this.client.publish(this.topics.latest, JSON.stringify(this.deps.latest()), { qos: 1, retain: true });
+  }
+
+  private scheduleBatch(): void {
+    this.batchTimer ??= setTimeout(() => {
+      this.batchTimer = undefined;
+      void this.pump();
+    }, this.cfg.batchIntervalMs);
+  }
+
+  private windowUsed(): number {
+    return this.inflight.events.length + this.inflight.telemetry.length;
+  }
+
+  /** Publishes while there is room in the window and records to send; events first. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        for (const lane of LANES) {
+          while (this.client?.connected && this.windowUsed() < this.cfg.inflightWindow) {
+            const records = await this.deps.journal.read(lane, this.sent[lane], this.cfg.batchMaxRecords);
+            if (records.length === 0) break;
+            this.publishBatch(lane, records);
+          }
+        }
+      } while (this.pumpAgain);
+    } catch (err) {
+      this.deps.log.error({ err }, 'uplink could not read the journal');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private publishBatch(lane: Lane, records: Parameters<typeof encodeBatch>[2]): void {
+    const toSeq = records[records.length - 1]!.seq;
+    const entry: InFlight = { toSeq, done: false };
+    this.inflight[lane].push(entry);
+    this.sent[lane] = toSeq;
+    const options: IClientPublishOptions = { qos: 1 };
+    if (this.cfg.protocolVersion === 5) options.properties = { contentType: 'application/json' };
+    this.published += records.length;
+    this.client!.publish(lane === 'events' ? this.topics.events : this.topics.telemetry, encodeBatch(this.deps.gatewayId, lane, records), options, (err) => {
+      if (err) {
+        // MQTT.js resends in-flight QoS 1 on reconnect; an error here means it gave up on this one.
+        this.deps.log.warn({ err: err.message, lane, toSeq }, 'batch publish failed; will resend from the journal');
+        this.rewind(lane);
+        return;
+      }
+      entry.done = true;
+      void this.advanceAcks(lane);
+    });
+  }
+
+  /** Start again after the last acked seq: duplicates are allowed, holes are not. */
+  private rewind(lane: Lane): void {
+    this.inflight[lane] = [];
+    this.sent[lane] = this.deps.journal.stats().lanes[lane].ackedThrough;
+    this.scheduleBatch();
+  }
+
+  private async advanceAcks(lane: Lane): Promise<void> {
+    const queue = this.inflight[lane];
+    let through: number | undefined;
+    let count = 0;
+    while (queue[0]?.done) {
+      through = queue.shift()!.toSeq;
+      count++;
+    }
+    if (through === undefined) return;
+    try {
+      const before = this.deps.journal.stats().lanes[lane].records;
+      await this.deps.journal.ack(lane, through);
+      this.acked += before - this.deps.journal.stats().lanes[lane].records;
+    } catch (err) {
+      this.deps.log.error({ err, lane, through, batches: count }, 'journal ack failed; records will be sent again');
+    }
+    void this.pump();
+  }
+
+  connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  health(): DeviceHealth {
+    const online = this.connected();
+    return {
+      id: 'uplink',
+      kind: 'uplink',
+      state: online ? 'ok' : 'offline',
+      detail: online ? `connected to ${this.cfg.url}` : `offline${this.lastError ? `: ${this.lastError}` : ''}`,
+      lastOkAt: this.connectedAt,
+      offlineForMs: online ? 0 : Date.now() - this.disconnectedSince,
+      published: this.published,
+      acked: this.acked,
+      inflightBatches: this.windowUsed(),
+    };
+  }
+
+  /** Never waits for the broker: pending publishes stay in the journal for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.batchTimer);
+    this.unsubscribeCommit?.();
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 500);
+        client.publish(this.topics.status, JSON.stringify({ online: false, gatewayId: this.deps.gatewayId, reason: 'shutdown' }), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+}

@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Journal, JournalError } from '../src/journal/journal.ts';
+import { JournalConfig } from '../src/config/schema-journal.ts';
+import { silentLogger } from '../src/core/log.ts';
+import type { RecordDraft } from '../src/core/types.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+const cfg = JournalConfig.parse({ commitIntervalMs: 5 });
+const temp = (probe: string, value: number): RecordDraft => ({ kind: 'temperature', ts: new Date().toISOString(), tq: 'system', probe, value, quality: 'good' });
+const event = (type: string): RecordDraft => ({ kind: 'event', ts: new Date().toISOString(), tq: 'system', type, severity: 'warning', message: type });
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+function dir(): string {
+  const t = tempDir('journal-');
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+describe('journal on LevelDB', () => {
+  it('assigns increasing seq across lanes and commits many records per write', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const records = await Promise.all([temp('a', 1), event('x'), temp('b', 2), temp('a', 3)].map((d) => j.append(d)));
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([1, 3, 4]);
+    expect((await j.read('events', 0, 100)).map((r) => r.seq)).toEqual([2]);
+    // One group commit: one chunk per lane, not one key per record.
+    const keys = [];
+    for await (const k of j.db.keys({ gte: 'c!', lt: 'c"' })) keys.push(k);
+    expect(keys).toHaveLength(2);
+    await j.close();
+  });
+
+  it('reads from a cursor in the middle of a chunk and after acks', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(temp('p', i))));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(temp('p', 10 + i))));
+    expect((await j.read('telemetry', 4, 3)).map((r) => r.seq)).toEqual([5, 6, 7]);
+    await j.ack('telemetry', 12);
+    expect(j.stats().lanes.telemetry.records).toBe(8);
+    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([13, 14, 15, 16, 17, 18, 19, 20]);
+    await j.ack('telemetry', 20);
+    expect(j.stats().lanes.telemetry).toMatchObject({ records: 0, bytes: 0, ackedThrough: 20 });
+    await j.close();
+  });
+
+  it('continues seq and keeps unacked records across a restart', async () => {
+    const d = dir();
+    const j1 = await Journal.open(d, cfg, silentLogger);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => j1.append(temp('p', i))));
+    await j1.ack('telemetry', 2);
+    await j1.close();
+    const j2 = await Journal.open(d, cfg, silentLogger);
+    expect(j2.stats().nextSeq).toBe(6);
+    expect(j2.stats().lanes.telemetry.records).toBe(3);
+    expect((await j2.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect((await j2.append(temp('p', 9))).seq).toBe(6);
+    await j2.close();
+  });
+
+  it('refuses an unwritable data directory with a message that says what to do', async () => {
+    // Root writes anywhere, so make the path impossible instead: its parent is a file.
+    const parent = path.join(dir(), 'a-file');
+    writeFileSync(parent, '');
+    const open = Journal.open(path.join(parent, 'data'), cfg, silentLogger);
+    await expect(open).rejects.toThrow(JournalError);
+    await expect(open).rejects.toThrow(/data directory .*a-file\/data is not writable \(ENOTDIR\).*write access/);
+  });
+
+  it('says another gateway holds the directory', async () => {
+    const d = dir();
+    const j = await Journal.open(d, cfg, silentLogger);
+    await expect(Journal.open(d, cfg, silentLogger)).rejects.toThrow(/another coldgate/);
+    await j.close();
+  });
+});
