@@ -20,6 +20,8 @@ export interface Harness {
   until(sec: number): void;
   temp(probe: string, value: number | null, quality?: 'good' | 'sensor-fault' | 'comms-error'): void;
   fix(lat: number, lon: number): void;
+  /** Calls `step(t)` every `everySec` from the current time until `toSec`, ticking every second in between. */
+  every(toSec: number, everySec: number, step: (t: number) => void): void;
   /**
    * Readings every `everySec` (first at the current time) until `toSec`, ticking every second.
    * `value(t)` gives one number for all listed probes, or one per probe.
@@ -56,12 +58,17 @@ export async function harness(cfg: Record<string, unknown>, opts: { store?: Rule
     fix(lat, lon) {
       engine.onRecord({ kind: 'position', ...clock.stamp(), mode: 3, lat, lon });
     },
-    series(probes, toSec, value, everySec = 10) {
+    every(toSec, everySec, step) {
       while (h.t < toSec) {
-        const v = value(h.t);
-        probes.forEach((p, i) => h.temp(p, Array.isArray(v) ? v[i]! : v));
+        step(h.t);
         h.until(Math.min(h.t + everySec, toSec));
       }
+    },
+    series(probes, toSec, value, everySec = 10) {
+      h.every(toSec, everySec, (t) => {
+        const v = value(t);
+        probes.forEach((p, i) => h.temp(p, Array.isArray(v) ? v[i]! : v));
+      });
     },
     of(type) {
       return events.filter((e) => e.type === type).map((e) => ({ at: (Date.parse(e.ts) - T0) / 1000, e }));

@@ -67,7 +67,7 @@ export interface RulesEngine {
   stop(): Promise<void>;
 }
 
-/** Bumped when the saved shape changes; an older state is set aside, not misread. */
+/** Bumped when the saved shape changes: a state of another version is dropped with a warning, never misread. */
 const STATE_VERSION = 1;
 
 interface State {
