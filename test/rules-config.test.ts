@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.ts';
 import { ConfigError } from '../src/config/errors.ts';
@@ -63,5 +64,15 @@ describe('rules config: defaults and presets', () => {
     [{ setpoint: -20, tolerance: 2 }, { low: -22, high: -18, severity: 'critical' }],
   ] as const)('%j -> %j', (fields, limits) => {
     expect(effectiveLimits(fields)).toEqual(limits);
+  });
+});
+
+describe('rules config: the README example', () => {
+  it('is a valid config', () => {
+    const readme = readFileSync(new URL('../src/rules/README.md', import.meta.url), 'utf8');
+    const json = /```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    const { config } = parseConfig(JSON.parse(json ?? 'null'), 'README.md');
+    expect(config.compartments.map((c) => [c.id, c.preset])).toEqual([['chiller', 'chilled'], ['freezer', 'frozen']]);
+    expect(config.sites.map((s) => [s.id, s.role, s.refuseOn])).toEqual([['depot-hh', 'depot', []], ['arena', 'customer', ['open-critical', 'budget-spent']]]);
   });
 });

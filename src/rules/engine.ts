@@ -150,6 +150,7 @@ class Engine implements RulesEngine {
   }
 
   private onTemperature(r: TemperatureDraft, now: number) {
+    // A "good" reading without a finite number is a broken driver or probe: a fault, never a temperature.
     const good = r.quality === 'good' && typeof r.value === 'number' && Number.isFinite(r.value);
     this.probes.set(r.probe, { value: good ? r.value : null, quality: good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality, ...(r.error && { error: r.error }), at: now });
     const compartment = this.probeCfg.get(r.probe)?.compartment;
