@@ -57,6 +57,14 @@ describe('excursions and delays', () => {
     expect(noisy.of('alarm.raised').length).toBeGreaterThan(10);
   });
 
+  it('a clock jump restarts a pending delay instead of completing it', async () => {
+    const h = await harness(chilled());
+    h.series(['p1'], 100, () => 7);
+    h.jump(7200);
+    h.series(['p1'], 7700, () => 7);
+    expect(raisedTemps(h).map((x) => x.at)).toEqual([7600]);
+  });
+
   it('only good readings count; a probe fault is a device alarm, never a temperature', async () => {
     const h = await harness(chilled());
     h.series(['p1'], 100, () => 3);

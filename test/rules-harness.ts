@@ -18,6 +18,8 @@ export interface Harness {
   readonly t: number;
   /** Moves the clock to `sec`, ticking every second on the way. */
   until(sec: number): void;
+  /** Moves the clock by `sec` with no tick on the way, as a clock correction does. */
+  jump(sec: number): void;
   temp(probe: string, value: number | null, quality?: 'good' | 'sensor-fault' | 'comms-error'): void;
   fix(lat: number, lon: number): void;
   /** Calls `step(t)` every `everySec` from the current time until `toSec`, ticking every second in between. */
@@ -51,6 +53,9 @@ export async function harness(cfg: Record<string, unknown>, opts: { store?: Rule
         now += 1000;
         engine.tick(now);
       }
+    },
+    jump(sec) {
+      now += sec * 1000;
     },
     temp(id, value, quality = 'good') {
       engine.onRecord({ kind: 'temperature', ...clock.stamp(), probe: id, value: quality === 'good' ? value : null, quality });

@@ -1,4 +1,4 @@
-import { IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
+import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
 import { beyond, type CompartmentRule, type Tier } from './limits.ts';
 import type { Suppression } from './suppression.ts';
 
@@ -67,11 +67,9 @@ export function evaluateCompartment(
   return { state: next, edges, out, counted };
 }
 
-/** After a restart nothing pending survives: its timer ran while nobody watched the readings. */
+/** After a restart or a clock jump nothing pending survives: its timer ran while nobody watched the readings. */
 export function resumeCompartment(state: CompartmentState): CompartmentState {
   const out: CompartmentState = {};
-  for (const [channel, tiers] of Object.entries(state)) {
-    out[channel] = Object.fromEntries(Object.entries(tiers).map(([k, d]) => [k, d.phase === 'pending' ? IDLE : d]));
-  }
+  for (const [channel, tiers] of Object.entries(state)) out[channel] = Object.fromEntries(Object.entries(tiers).map(([k, d]) => [k, forgetPending(d)]));
   return out;
 }

@@ -48,3 +48,8 @@ export function stepDebounce(d: Debounce, cond: boolean | undefined, nowMs: numb
       return nowMs - d.since >= t.clearDelayMs ? { d: IDLE, edge: 'off' } : { d };
   }
 }
+
+/** A pending start whose timer ran while nobody watched (restart, clock jump) starts over. */
+export function forgetPending(d: Debounce): Debounce {
+  return d.phase === 'pending' ? IDLE : d;
+}

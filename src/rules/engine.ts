@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
 import { acknowledgeAlarm, conditionGone, EMPTY_BOOK, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
 import { evaluateCompartment, resumeCompartment, type CompartmentState } from './compartment.ts';
-import { IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
+import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
 import { alarmEvent } from './events.ts';
 import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
 import { inArea } from './geofence.ts';
@@ -86,6 +86,8 @@ const freshState = (): State => ({ v: STATE_VERSION, book: EMPTY_BOOK, compartme
 
 /** A device condition that flickers back for a moment does not clear and re-raise its alarm. */
 const HEALTH_CLEAR_MS = 10_000;
+/** Longer than any gap between ticks and readings of a running box. */
+const CLOCK_JUMP_MS = 5 * 60_000;
 /** Trip statistics change with every reading; between alarm transitions they are saved this often. */
 const SAVE_EVERY_MS = 10_000;
 
@@ -129,16 +131,31 @@ class Engine implements RulesEngine {
     const saved = await this.deps.store.load();
     if (saved !== undefined) {
       if (typeof saved === 'object' && saved !== null && (saved as { v?: unknown }).v === STATE_VERSION) {
-        const s = saved as State;
-        this.state = { ...s, compartments: Object.fromEntries(Object.entries(s.compartments).map(([k, c]) => [k, resumeCompartment(c)])) };
+        this.state = saved as State;
+        this.forgetPending();
       } else this.deps.log.warn('rules: saved state has another version, starting fresh');
     }
     this.startedMs = this.now();
     this.lastSaveMs = this.startedMs;
   }
 
+  private forgetPending() {
+    const s = this.state;
+    const each = (r: Record<string, Debounce>) => Object.fromEntries(Object.entries(r).map(([k, d]) => [k, forgetPending(d)]));
+    this.state = { ...s, compartments: Object.fromEntries(Object.entries(s.compartments).map(([k, c]) => [k, resumeCompartment(c)])), health: each(s.health), sites: each(s.sites) };
+  }
+
+  /**
+   * Time never runs backwards here, and a jump forward (a box that booted without a real-time
+   * clock getting GPS time) restarts pending delays instead of completing them all at once.
+   */
   private now(at?: number): number {
-    this.lastNow = Math.max(this.lastNow, at ?? this.deps.clock.nowMs().ms);
+    const t = at ?? this.deps.clock.nowMs().ms;
+    if (this.lastNow > 0 && t - this.lastNow > CLOCK_JUMP_MS) {
+      this.deps.log.warn({ jumpMs: t - this.lastNow }, 'rules: clock jumped forward, restarting pending delays');
+      this.forgetPending();
+    }
+    this.lastNow = Math.max(this.lastNow, t);
     return this.lastNow;
   }
 
