@@ -7,4 +7,5 @@ export type { Alarm, AlarmType } from './alarms.ts';
 export type { GateRecord, GateVerdict } from './gate.ts';
 export type { Trip, TripReport, CompartmentReport } from './trip.ts';
 export { renderTripReportHtml } from './report-html.ts';
-export { meanKineticTemperature } from './stats.ts';
+export { addSample, EMPTY_STATS, meanKineticTemperature } from './stats.ts';
+export type { RunningStats } from './stats.ts';
