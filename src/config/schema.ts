@@ -7,6 +7,7 @@ import { SimConfig } from './schema-sim.ts';
 import { BusConfig, ProbeConfig } from './schema-modbus.ts';
 import { GpsConfig } from './schema-gps.ts';
 import { CompartmentConfig } from './schema-compartments.ts';
+import { HealthAlarmsConfig, InputConfig, SiteConfig, TripsConfig } from './schema-rules.ts';
 
 /** The whole gateway config: the one source of types, defaults, the JSON Schema and error texts. */
 export const GatewayConfigShape = z.strictObject({
@@ -20,6 +21,10 @@ export const GatewayConfigShape = z.strictObject({
   probes: z.array(ProbeConfig).default([]),
   gps: GpsConfig.optional(),
   compartments: z.array(CompartmentConfig).default([]),
+  inputs: z.array(InputConfig).default([]).describe('digital inputs: door contacts, defrost relays'),
+  sites: z.array(SiteConfig).default([]).describe('geofences: depots (trips) and destinations (entry gate)'),
+  trips: TripsConfig.default(TripsConfig.parse({})),
+  healthAlarms: HealthAlarmsConfig.default(HealthAlarmsConfig.parse({})),
   local: LocalConfig.default(LocalConfig.parse({})),
   sim: SimConfig.optional().describe('simulated devices speaking the real protocols (demo and tests)'),
 });
@@ -56,9 +61,18 @@ export const GatewayConfig = GatewayConfigShape.superRefine((cfg, ctx) => {
     if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['probes', i, 'address'], message: `same bus, unit, function and address as probes[${first}]` });
     else unitsPerBus.set(key, i);
   });
+  duplicates(cfg.inputs, (x) => x.id, 'inputs', ctx);
+  duplicates(cfg.sites, (x) => x.id, 'sites', ctx);
+  cfg.inputs.forEach((x, i) => {
+    if (!busIds.has(x.bus)) ctx.addIssue({ code: 'custom', path: ['inputs', i, 'bus'], message: `no bus with id "${x.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
+  });
+  const inputIds = new Set(cfg.inputs.map((x) => x.id));
   cfg.compartments.forEach((c, i) => {
-    if (c.low !== undefined && c.high !== undefined && c.low >= c.high)
-      ctx.addIssue({ code: 'custom', path: ['compartments', i, 'low'], message: `low limit ${c.low} must be below high limit ${c.high}` });
+    for (const cause of ['defrost', 'door'] as const) {
+      const input = c[cause]?.input;
+      if (input !== undefined && !inputIds.has(input))
+        ctx.addIssue({ code: 'custom', path: ['compartments', i, cause, 'input'], message: `no input with id "${input}" (known: ${[...inputIds].join(', ') || 'none'})` });
+    }
   });
 });
 

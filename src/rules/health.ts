@@ -1,0 +1,75 @@
+import type { HealthAlarmsConfig } from '../config/schema-rules.ts';
+import type { DeviceHealth, ReadingQuality } from '../core/types.ts';
+import type { AlarmType } from './alarms.ts';
+
+/** What the engine has seen of a configured probe. */
+export interface ProbeSeen {
+  id: string;
+  lastAt?: number;
+  quality?: ReadingQuality;
+  error?: string;
+  staleMs: number;
+}
+
+export interface HealthFacts {
+  nowMs: number;
+  /** When watching began: a probe never heard from is silent since then. */
+  sinceMs: number;
+  probes: readonly ProbeSeen[];
+  /** Latest report per device id (uplink, journal; see README for the fields used). */
+  devices: readonly DeviceHealth[];
+  /** Undefined when the config has no GPS. */
+  gps?: { lastFixAt?: number; staleMs: number };
+  clockSynced: boolean;
+}
+
+/** A device condition right now; the engine debounces it by `delayMs` into an alarm. */
+export interface HealthCondition {
+  key: string;
+  type: AlarmType;
+  source: string;
+  /** undefined: nothing known (e.g. no uplink report yet), so nothing changes. */
+  cond: boolean | undefined;
+  severity: 'warning' | 'critical';
+  delayMs: number;
+  message: string;
+}
+
+function probeProblem(p: ProbeSeen, f: HealthFacts): string | undefined {
+  if (p.quality !== undefined && p.quality !== 'good') return `${p.quality}${p.error ? `: ${p.error}` : ''}`;
+  const silentMs = f.nowMs - (p.lastAt ?? f.sinceMs);
+  return silentMs > p.staleMs ? `no reading for ${Math.round(silentMs / 1000)} s` : undefined;
+}
+
+/** Journal reports `usedBytes` and `maxBytes`: 470 MB of 512 MB at percent 90 -> full. */
+function journalFill(h: DeviceHealth | undefined): number | undefined {
+  if (!h || typeof h.usedBytes !== 'number' || typeof h.maxBytes !== 'number' || h.maxBytes <= 0) return undefined;
+  return (100 * h.usedBytes) / h.maxBytes;
+}
+
+/**
+ * Every device condition the config asks to watch. E.g. probe p1 last read sensor-fault ->
+ * `{key: 'health:probe-fault:p1', cond: true, delayMs: 30000}`; uplink state 'offline' ->
+ * `{key: 'health:uplink-offline:uplink', cond: true, delayMs: 1800000}`.
+ */
+export function healthConditions(f: HealthFacts, cfg: HealthAlarmsConfig): HealthCondition[] {
+  const out: HealthCondition[] = [];
+  const add = (c: Omit<HealthCondition, 'key' | 'severity' | 'delayMs'>, alarm: { enabled: boolean; afterSec: number; severity: 'warning' | 'critical' }) => {
+    if (alarm.enabled) out.push({ ...c, key: `health:${c.type}:${c.source}`, severity: alarm.severity, delayMs: alarm.afterSec * 1000 });
+  };
+  for (const p of f.probes) {
+    const problem = probeProblem(p, f);
+    add({ type: 'probe-fault', source: p.id, cond: problem !== undefined, message: `Probe ${p.id}: ${problem ?? 'ok'}` }, cfg.probeFault);
+  }
+  if (f.gps) {
+    const lost = f.gps.lastFixAt === undefined || f.nowMs - f.gps.lastFixAt > f.gps.staleMs;
+    add({ type: 'gps-lost', source: 'gps', cond: lost, message: 'GPS: no position fix' }, cfg.gpsLost);
+  }
+  for (const d of f.devices) {
+    if (d.kind === 'uplink') add({ type: 'uplink-offline', source: d.id, cond: d.state !== 'ok', message: `Uplink ${d.id}: ${d.detail ?? d.state}` }, cfg.uplinkOffline);
+    const fill = d.kind === 'journal' ? journalFill(d) : undefined;
+    if (fill !== undefined) add({ type: 'journal-full', source: d.id, cond: fill >= cfg.journalFull.percent, message: `Journal ${fill.toFixed(0)} % full` }, cfg.journalFull);
+  }
+  add({ type: 'clock-unsynced', source: 'clock', cond: !f.clockSynced, message: 'Clock not synchronised: timestamps are unreliable' }, cfg.clockUnsynced);
+  return out;
+}

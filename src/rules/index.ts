@@ -1,0 +1,11 @@
+/** The rules engine's public face: what the runtime, the display and the uplink use. */
+export { createRulesEngine } from './engine.ts';
+export type { CompartmentStatus, CompartmentView, RulesDeps, RulesEngine, RulesSnapshot, TripView } from './engine.ts';
+export { levelRulesStore, memoryRulesStore } from './persist.ts';
+export type { JsonKeyValue, RulesStore } from './persist.ts';
+export type { Alarm, AlarmType } from './alarms.ts';
+export type { GateRecord, GateVerdict } from './gate.ts';
+export type { Trip, TripReport, CompartmentReport } from './trip.ts';
+export { renderTripReportHtml } from './report-html.ts';
+export { addSample, EMPTY_STATS, meanKineticTemperature } from './stats.ts';
+export type { RunningStats } from './stats.ts';

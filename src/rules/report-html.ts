@@ -1,0 +1,33 @@
+import type { TripReport } from './trip.ts';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+const row = (cells: readonly (string | number)[], tag = 'td') => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(String(c))}</${tag}>`).join('')}</tr>`;
+
+/** A self-contained printable page (no scripts, no external assets) rendered from the JSON report. */
+export function renderTripReportHtml(r: TripReport): string {
+  const verdict = r.clean ? 'In range throughout' : 'OUT OF RANGE during this trip';
+  const compartments = r.compartments.map((c) =>
+    row([c.name, Object.entries(c.limits).map(([k, v]) => `${k} ${v}`).join(', ') || '-', c.samples, num(c.min), num(c.max), num(c.mean, 2), num(c.mkt, 3), c.outOfRangeMin, c.budgetMin === undefined ? '-' : `${c.excursionMin} / ${c.budgetMin}${c.budgetSpent ? ' SPENT' : ''}`]),
+  );
+  const alarms = r.alarms.map((a) => row([a.raisedAt, a.severity, a.source, a.message, a.ackedBy ? `${a.ackedBy} ${a.ackedAt ?? ''}` : '-', a.clearedAt ?? 'open']));
+  const entries = r.entries.map((e) => row([e.at, e.siteName, e.refuse ? 'REFUSED' : 'admitted', e.reasons.join('; ') || '-']));
+  const table = (head: string[], rows: string[]) => (rows.length ? `<table>${row(head, 'th')}${rows.join('')}</table>` : '<p>None.</p>');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Trip ${escapeHtml(r.tripId)}</title>
+<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}.bad{color:#b00}</style></head>
+<body>
+<h1>Trip report ${escapeHtml(r.tripId)}</h1>
+<p>Gateway ${escapeHtml(r.gatewayId)}. Started ${escapeHtml(r.startedAt)} by ${escapeHtml(r.startedBy)}; ended ${escapeHtml(r.endedAt)} by ${escapeHtml(r.endedBy)} (${r.durationMin} min).</p>
+<p class="${r.clean ? 'ok' : 'bad'}"><strong>${verdict}</strong></p>
+<h2>Compartments (C)</h2>
+${table(['Compartment', 'Limits', 'Samples', 'Min', 'Max', 'Mean', 'MKT', 'Min. out of range', 'Excursion / budget (min)'], compartments)}
+<h2>Alarms</h2>
+${table(['Raised', 'Severity', 'Source', 'Message', 'Acknowledged', 'Cleared'], alarms)}
+<h2>Site entries</h2>
+${table(['At', 'Site', 'Verdict', 'Reasons'], entries)}
+</body></html>
+`;
+}

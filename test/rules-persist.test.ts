@@ -1,0 +1,78 @@
+import { Level } from 'level';
+import { afterEach, describe, expect, it } from 'vitest';
+import { levelRulesStore, type Alarm } from '../src/rules/index.ts';
+import { waitFor } from './helpers/net.ts';
+import { tempDir } from './helpers/tmp.ts';
+import { harness, probe } from './rules-harness.ts';
+
+const config = {
+  probes: [probe('p1', 'c1')],
+  compartments: [{ id: 'c1', name: 'Chiller', preset: 'chilled', delaySec: 60, clearDelaySec: 60 }],
+};
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+async function openDb(dir: string) {
+  const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  await db.open();
+  return db;
+}
+
+describe('rules state in LevelDB', () => {
+  it('a new engine on the same store neither loses nor repeats an alarm', async () => {
+    const { dir, cleanup } = tempDir('coldgate-rules-');
+    cleanups.push(cleanup);
+    let db = await openDb(dir);
+    const first = await harness(config, { store: levelRulesStore(db) });
+    const trip = first.engine.startTrip('anna');
+    first.series(['p1'], 200, () => 7);
+    const raised = first.of('alarm.raised').map((x) => x.e.data?.alarm as Alarm);
+    expect(raised.map((a) => a.type)).toEqual(['temperature']);
+    await first.engine.stop();
+    await db.close();
+
+    db = await openDb(dir);
+    const second = await harness(config, { store: levelRulesStore(db), startSec: 230 });
+    second.series(['p1'], 500, () => 7);
+    expect(second.of('alarm.raised')).toEqual([]);
+    expect(second.engine.snapshot().alarms.map((a) => [a.id, a.active])).toEqual([[raised[0]!.id, true]]);
+    expect(second.engine.snapshot().trip).toMatchObject({ id: trip.id, startedBy: 'anna' });
+    expect(second.engine.acknowledge(raised[0]!.id, 'bob')).toBe(true);
+    second.series(['p1'], 700, () => 3);
+    expect(second.events.map((e) => [e.type, e.data?.alarmId])).toEqual([
+      ['alarm.acknowledged', raised[0]!.id],
+      ['alarm.cleared', raised[0]!.id],
+    ]);
+    // The trip's statistics carried over the restart: 20 readings before, 47 after.
+    expect(second.engine.endTrip('anna')!.compartments[0]).toMatchObject({ samples: 67, max: 7, min: 3 });
+    await second.engine.stop();
+    await db.close();
+  });
+
+  it('saves on every alarm transition, without waiting for stop', async () => {
+    const { dir, cleanup } = tempDir('coldgate-rules-');
+    cleanups.push(cleanup);
+    const db = await openDb(dir);
+    const immediate = { ...config, compartments: [{ ...config.compartments[0], delaySec: 0 }] };
+    const h = await harness(immediate, { store: levelRulesStore(db) });
+    // Raised inside onRecord, and no tick after it: only the save on the transition can write it.
+    h.temp('p1', 7);
+    const id = h.engine.snapshot().alarms[0]?.id;
+    expect(id).toBeDefined();
+    await waitFor(async () => String(JSON.stringify(await db.get('rules:state'))).includes(id!), 5000, 'state with the alarm on disk');
+    await db.close();
+  });
+
+  it('starts fresh from a state of another version, without failing', async () => {
+    const { dir, cleanup } = tempDir('coldgate-rules-');
+    cleanups.push(cleanup);
+    const db = await openDb(dir);
+    await db.put('rules:state', { v: 0, alarms: 'old' });
+    const h = await harness(config, { store: levelRulesStore(db) });
+    expect(h.engine.snapshot().alarms).toEqual([]);
+    await h.engine.stop();
+    expect(await db.get('rules:state')).toMatchObject({ v: 1 });
+    await db.close();
+  });
+});
