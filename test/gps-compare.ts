@@ -2,6 +2,8 @@
  * Epoch-by-epoch comparison of our TPVs with gpsd's, by the rules in
  * shared/fixtures/gpsd/README.md. Used by the fixture conformance test and the live gpsd test.
  */
+import { PassThrough } from 'node:stream';
+import { gpsDecodeCommand } from '../drivers/gps-nmea/cli-decode.ts';
 import type { Tpv } from '../drivers/gps-nmea/tpv.ts';
 
 type TpvLike = Omit<Tpv, 'class'>;
@@ -17,6 +19,8 @@ export interface Agreement {
   statusAgree: number;
   /** Fix epochs we reported at a time gpsd never reported (see the README's rule 3). */
   extra: number;
+  /** Epochs gpsd reported only as no-fix (mode < 2) that we reported as a fix. */
+  falseFix: number;
   /** Up to a few disagreements, for people. */
   samples: string[];
 }
@@ -45,9 +49,12 @@ export function ourEpochs(tpvs: TpvLike[]): Map<string, TpvLike> {
 const near = (a: number | undefined, b: number | undefined, tol: number) => a !== undefined && b !== undefined && Math.abs(a - b) <= tol;
 
 export function compareEpochs(gpsd: Map<string, TpvLike>, ours: Map<string, TpvLike>): Agreement {
-  const r: Agreement = { compared: 0, agree: 0, modeAgree: 0, trackAgree: 0, altAgree: 0, statusAgree: 0, extra: 0, samples: [] };
+  const r: Agreement = { compared: 0, agree: 0, modeAgree: 0, trackAgree: 0, altAgree: 0, statusAgree: 0, extra: 0, falseFix: 0, samples: [] };
   for (const [time, ref] of gpsd) {
-    if (ref.mode < 2) continue;
+    if (ref.mode < 2) {
+      if ((ours.get(time)?.mode ?? 0) >= 2) r.falseFix++;
+      continue;
+    }
     r.compared++;
     const got = ours.get(time);
     const position = got !== undefined && near(got.lat, ref.lat, 1e-6) && near(got.lon, ref.lon, 1e-6);
@@ -70,3 +77,14 @@ function pick(t: TpvLike): Partial<TpvLike> {
 }
 
 export const pct = (n: number, d: number) => (d === 0 ? '100.0' : ((100 * n) / d).toFixed(1));
+
+/** Runs `coldgate gps decode` in-process; stdout and stderr as text. */
+export async function runDecode(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+  out.on('data', (c: Buffer) => chunks.out.push(c));
+  err.on('data', (c: Buffer) => chunks.err.push(c));
+  const code = await gpsDecodeCommand(argv, { stdout: out, stderr: err });
+  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
+}

@@ -179,7 +179,7 @@ describe('gps driver over tcp://', () => {
     const silent = await waitFor(() => (driver.health().silent ? driver.health() : undefined), 5000, 'silent');
     expect(silent).toMatchObject({ state: 'degraded', silent: true, detail: 'no data from the receiver' });
     // A silent link is reopened (it may be a port gone without a close event), and it stays silent.
-    await waitFor(() => driver.health().reconnects >= 1, 5000, 'silent link reopened');
+    await waitFor(() => Number(driver.health().reconnects) >= 1, 5000, 'silent link reopened');
     expect(driver.health()).toMatchObject({ silent: true });
     talk = true;
     await waitFor(() => driver.health().silent === false, 5000, 'talking again');

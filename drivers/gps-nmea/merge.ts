@@ -31,12 +31,15 @@ export interface FixCore {
  * - A fix needs a sentence that says it is valid AND carries the position (GGA quality > 0,
  *   RMC/GLL status A, GNS with a mode other than N). Its position comes from the first such of
  *   GGA, GNS, RMC, GLL. No such sentence: no fix (1) if any says so, else unknown (0).
+ * - An RMC or GLL with status V vetoes the epoch: a receiver coasting on dead reckoning says
+ *   GGA quality 6 and RMC V in the same second, and an estimate is not a fix.
  * - Dimension: the receiver's GSA when it says 2 or 3; otherwise 3D when an altitude came with
  *   the fix (GGA/GNS), else 2D.
  *
  *   { rmc: A at 55.79N 23.56E, 0.13 m/s; gga: quality 1, alt 37.0; gsaModes: [3] }
  *     -> { mode: 3, lat: 55.79.., lon: 23.56.., speed: 0.13, altMSL: 37, status: 1 }
  *   { rmc: V; gga: quality 0 (with a stale lat/lon) }  -> { mode: 1 }
+ *   { rmc: V, mode E; gga: quality 6 at 41.72N 83.63W } -> { mode: 1 }
  */
 export function mergeEpoch(p: EpochParts): FixCore {
   const gga = p.gga && p.gga.quality !== undefined && p.gga.quality > 0 ? p.gga : undefined;
@@ -44,7 +47,8 @@ export function mergeEpoch(p: EpochParts): FixCore {
   const rmc = p.rmc && p.rmc.valid && p.rmc.faa !== 'N' ? p.rmc : undefined;
   const gll = p.gll && p.gll.valid && p.gll.faa !== 'N' ? p.gll : undefined;
   const vtg = p.vtg && p.vtg.faa !== 'N' ? p.vtg : undefined;
-  const pos = [gga, gns, rmc, gll].find((s) => s?.lat !== undefined && s.lon !== undefined);
+  const vetoed = p.rmc?.valid === false || p.gll?.valid === false;
+  const pos = vetoed ? undefined : [gga, gns, rmc, gll].find((s) => s?.lat !== undefined && s.lon !== undefined);
   const gsaMode = p.gsaModes.length > 0 ? Math.max(...p.gsaModes) : undefined;
 
   if (pos === undefined || pos.lat === undefined || pos.lon === undefined) {
