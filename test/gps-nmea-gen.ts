@@ -73,3 +73,47 @@ export function drive(opts: { startMs: number; epochs: number; speed?: number; t
   }
   return out;
 }
+
+/** A deterministic pseudo-random sequence in [0, 1) (mulberry32), so a failing capture can be made again. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What went wrong on the wire in a capture, per sentence. */
+export type Damage = 'none' | 'bad-checksum' | 'truncated' | 'run-on';
+
+/**
+ * A capture file's text: a `# Date:` header, then each epoch's sentences with some damaged:
+ * a flipped character (bad checksum), a line cut short, or a sentence cut and run into the
+ * next one on the same line. Returns the text and how many sentences were damaged.
+ */
+export function capture(epochs: EpochSpec[], damage: (epoch: number, sentence: number) => Damage): { text: string; damaged: number } {
+  const first = epochs[0];
+  const lines = first ? [`# Date: ${new Date(first.timeMs).toISOString().slice(0, 10)}`] : [];
+  let damaged = 0;
+  let runOn = '';
+  for (const [i, e] of epochs.entries()) {
+    for (const [k, s] of epochSentences(e).entries()) {
+      const d = damage(i, k);
+      if (d !== 'none') damaged++;
+      if (d === 'bad-checksum') lines.push(runOn + flipOne(s));
+      else if (d === 'truncated') lines.push(runOn + s.slice(0, Math.ceil(s.length / 2)));
+      else if (d === 'none') lines.push(runOn + s);
+      runOn = d === 'run-on' ? s.slice(0, Math.ceil(s.length / 3)) : '';
+    }
+  }
+  return { text: lines.join('\r\n') + '\r\n', damaged };
+}
+
+/** Changes one digit of the payload so that the checksum no longer matches. */
+function flipOne(s: string): string {
+  const at = s.search(/\d/);
+  return `${s.slice(0, at)}${(Number(s[at]) + 1) % 10}${s.slice(at + 1)}`;
+}

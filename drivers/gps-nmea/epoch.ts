@@ -19,6 +19,8 @@ interface Epoch extends EpochParts {
   rxMs?: number;
   /** Sentences arrived since this epoch was last reported. */
   dirty: boolean;
+  /** The mode of the epoch before: re-reporting this one must not see its own. */
+  prevMode: Fix['mode'];
 }
 
 /**
@@ -36,8 +38,10 @@ interface Epoch extends EpochParts {
  * date forward, rolling over at midnight. Two-digit years take the century nearest `refYear`.
  */
 export class EpochAssembler {
-  private cur: Epoch = newEpoch();
+  private cur: Epoch = newEpoch(0);
   private lastDated: { midnightMs: number; tod: number } | undefined;
+  /** The last epoch's mode, for an epoch that says nothing about its dimension. */
+  private lastMode: Fix['mode'] = 0;
 
   constructor(public refYear: number) {}
 
@@ -47,7 +51,7 @@ export class EpochAssembler {
     let done: Fix | undefined;
     if (this.startsNewEpoch(s.type, tod)) {
       done = this.report();
-      this.cur = newEpoch();
+      this.cur = newEpoch(this.lastMode);
     }
     const e = this.cur;
     if (e.seen.size === 0) e.rxMs = rxMs;
@@ -101,7 +105,9 @@ export class EpochAssembler {
     const e = this.cur;
     if (!e.dirty) return undefined;
     e.dirty = false;
-    return { ...mergeEpoch(e), timeMs: this.timeOf(e), rxMs: e.rxMs };
+    const fix: Fix = { ...mergeEpoch(e, e.prevMode), timeMs: this.timeOf(e), rxMs: e.rxMs };
+    this.lastMode = fix.mode;
+    return fix;
   }
 
   private timeOf(e: Epoch): number | undefined {
@@ -122,6 +128,6 @@ export class EpochAssembler {
   }
 }
 
-function newEpoch(): Epoch {
-  return { gsaModes: [], seen: new Set(), dirty: false };
+function newEpoch(prevMode: Fix['mode']): Epoch {
+  return { gsaModes: [], seen: new Set(), dirty: false, prevMode };
 }

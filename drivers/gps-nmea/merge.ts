@@ -34,14 +34,16 @@ export interface FixCore {
  * - An RMC or GLL with status V vetoes the epoch: a receiver coasting on dead reckoning says
  *   GGA quality 6 and RMC V in the same second, and an estimate is not a fix.
  * - Dimension: the receiver's GSA when it says 2 or 3; otherwise 3D when an altitude came with
- *   the fix (GGA/GNS), else 2D.
+ *   the fix (GGA/GNS), 2D when a GGA/GNS came without one. An epoch with none of these (its GGA
+ *   was lost to a bad checksum, or the receiver sends RMC only) keeps the previous fix's
+ *   dimension, as gpsd does: RMC says nothing about it. No previous fix: 2D.
  *
  *   { rmc: A at 55.79N 23.56E, 0.13 m/s; gga: quality 1, alt 37.0; gsaModes: [3] }
  *     -> { mode: 3, lat: 55.79.., lon: 23.56.., speed: 0.13, altMSL: 37, status: 1 }
  *   { rmc: V; gga: quality 0 (with a stale lat/lon) }  -> { mode: 1 }
  *   { rmc: V, mode E; gga: quality 6 at 41.72N 83.63W } -> { mode: 1 }
  */
-export function mergeEpoch(p: EpochParts): FixCore {
+export function mergeEpoch(p: EpochParts, prevMode: FixCore['mode'] = 0): FixCore {
   const gga = p.gga && p.gga.quality !== undefined && p.gga.quality > 0 ? p.gga : undefined;
   const gns = p.gns && p.gns.modes !== undefined && /[^N]/.test(p.gns.modes) ? p.gns : undefined;
   const rmc = p.rmc && p.rmc.valid && p.rmc.faa !== 'N' ? p.rmc : undefined;
@@ -56,7 +58,7 @@ export function mergeEpoch(p: EpochParts): FixCore {
     return { mode: saysNoFix ? 1 : 0 };
   }
   const altMSL = gga?.altMSL ?? gns?.altMSL;
-  const mode = gsaMode === 2 || gsaMode === 3 ? gsaMode : altMSL !== undefined ? 3 : 2;
+  const mode = gsaMode === 2 || gsaMode === 3 ? gsaMode : altMSL !== undefined ? 3 : gga || gns ? 2 : prevMode === 3 ? 3 : 2;
   return {
     mode,
     lat: pos.lat,
