@@ -16,6 +16,7 @@ interface Epoch extends EpochParts {
   /** UTC midnight of the epoch's own date (from RMC with status A, or ZDA). */
   midnightMs?: number;
   seen: Set<Sentence['type']>;
+  lastType?: Sentence['type'];
   rxMs?: number;
   /** Sentences arrived since this epoch was last reported. */
   dirty: boolean;
@@ -28,11 +29,14 @@ interface Epoch extends EpochParts {
  *
  * Where an epoch ends: a sentence with a time of day other than the epoch's starts the next
  * one; so does a sentence kind the epoch already has when time cannot tell (no-fix receivers
- * send empty time fields). GSA may repeat (one per constellation); VTG and GSA carry no time
- * and join the epoch in progress.
+ * send empty time fields). GSA may repeat (one per constellation). VTG and GSA carry no time
+ * and join the epoch in progress, unless it already had the sentence that ends this
+ * receiver's epochs (learned, like gpsd, from two epochs in a row ending with the same kind):
+ * then they open the next one, so a VTG whose RMC was lost is not pinned on the epoch before.
  *
  *   GGA 12:00:00, GSA, RMC 12:00:00, VTG, GGA 12:00:01  -> the GGA at :01 reports :00
  *   RMC (no time) V, GGA (no time) q0, RMC (no time) V  -> the second RMC reports a no-fix
+ *   ... GLL 12:00:00 | RMC 12:00:01 (bad checksum), VTG  -> with GLL learned as the end, the VTG opens 12:00:01
  *
  * Dates: like gpsd, only an RMC with status A and a ZDA date a fix; later epochs carry that
  * date forward, rolling over at midnight. Two-digit years take the century nearest `refYear`.
@@ -42,6 +46,9 @@ export class EpochAssembler {
   private lastDated: { midnightMs: number; tod: number } | undefined;
   /** The last epoch's mode, for an epoch that says nothing about its dimension. */
   private lastMode: Fix['mode'] = 0;
+  /** The kind of sentence that ends this receiver's epochs, once seen twice in a row. */
+  private endType: Sentence['type'] | undefined;
+  private lastEndType: Sentence['type'] | undefined;
 
   constructor(public refYear: number) {}
 
@@ -50,12 +57,14 @@ export class EpochAssembler {
     const tod = s.type === 'VTG' || s.type === 'GSA' ? undefined : s.tod;
     let done: Fix | undefined;
     if (this.startsNewEpoch(s.type, tod)) {
+      if (tod !== undefined) this.learnEnd(this.cur.lastType);
       done = this.report();
       this.cur = newEpoch(this.lastMode);
     }
     const e = this.cur;
     if (e.seen.size === 0) e.rxMs = rxMs;
     e.seen.add(s.type);
+    e.lastType = s.type;
     e.dirty = true;
     if (tod !== undefined) e.tod = tod;
     switch (s.type) {
@@ -98,7 +107,13 @@ export class EpochAssembler {
     const e = this.cur;
     if (e.seen.size === 0) return false;
     if (tod !== undefined && e.tod !== undefined) return tod !== e.tod;
+    if (tod === undefined && this.endType !== undefined && type !== this.endType && e.seen.has(this.endType)) return true;
     return type !== 'GSA' && e.seen.has(type);
+  }
+
+  private learnEnd(type: Sentence['type'] | undefined): void {
+    if (type !== undefined && type === this.lastEndType) this.endType = type;
+    this.lastEndType = type;
   }
 
   private report(): Fix | undefined {
