@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGpsDriver, type GpsDriver } from '../drivers/gps-nmea/index.ts';
 import { GpsConfig } from '../src/config/schema-gps.ts';
@@ -6,7 +8,8 @@ import { Clock } from '../src/core/clock.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { PositionDraft, RecordDraft } from '../src/core/types.ts';
 import { freePort, waitFor } from './helpers/net.ts';
-import { drive, epochSentences, sentence } from './gps-nmea-gen.ts';
+import { capture, drive, epochSentences, sentence } from './gps-nmea-gen.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 /** A simulator's NMEA TCP feed: each connection gets the drive's epochs, one every `everyMs`. */
 class NmeaFeed {
@@ -183,5 +186,45 @@ describe('gps driver over tcp://', () => {
     expect(driver.health()).toMatchObject({ silent: true });
     talk = true;
     await waitFor(() => driver.health().silent === false, 5000, 'talking again');
+  });
+});
+
+describe('gps driver on a file replay', () => {
+  it('replays a capture as fast as possible, then again from the start', async () => {
+    const tmp = tempDir('coldgate-gpsfile-');
+    cleanups.push(async () => tmp.cleanup());
+    const file = path.join(tmp.dir, 'drive.nmea');
+    writeFileSync(file, capture(drive({ startMs: START, epochs: 50, noFix: (i) => i >= 20 && i < 25 }), () => 'none').text);
+    const { driver, positions } = setup({ source: `file:${file}`, replay: 'fast' });
+    track(driver);
+    await driver.start();
+    // 45 fixes per pass; a second pass starts over at the first epoch.
+    await waitFor(() => positions().length >= 50, 10_000, 'a second pass');
+    const times = positions().map((p) => (Date.parse(p.ts) - START) / 1000);
+    const pass = [...Array(50).keys()].filter((i) => i < 20 || i >= 25);
+    expect(times.slice(0, 45)).toEqual(pass);
+    expect(times.slice(45, 50)).toEqual(pass.slice(0, 5));
+  });
+
+  it('replays in real time, paced by the capture\'s own clock', async () => {
+    const tmp = tempDir('coldgate-gpsfile-');
+    cleanups.push(async () => tmp.cleanup());
+    const file = path.join(tmp.dir, 'drive.nmea');
+    writeFileSync(file, capture(drive({ startMs: START, epochs: 3 }), () => 'none').text);
+    const { driver, positions } = setup({ source: `file:${file}` });
+    track(driver);
+    const t0 = performance.now();
+    await driver.start();
+    await waitFor(() => positions().length >= 3, 10_000, 'three epochs');
+    // Three epochs a second apart: the third comes two seconds after the first.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('reports a missing capture as offline', async () => {
+    const { driver } = setup({ source: 'file:/nonexistent/drive.nmea' });
+    track(driver);
+    await driver.start();
+    await waitFor(() => driver.health().state === 'offline', 5000, 'offline');
+    expect(driver.health().detail).toMatch(/ENOENT/);
   });
 });
