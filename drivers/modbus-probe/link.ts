@@ -22,7 +22,9 @@ export function describeBus(cfg: BusConfig): string {
 function open(client: Client, cfg: BusConfig): Promise<void> {
   switch (cfg.type) {
     case 'tcp':
-      return client.connectTcpRTUBuffered(cfg.host, { port: cfg.port });
+      // Not connectTcpRTUBuffered: in 8.0.25 it parses one frame per TCP chunk, so a late answer that
+      // arrives together with the next one leaves it a frame behind and every later request times out.
+      return client.connectTCP(cfg.host, { port: cfg.port });
     case 'rtu-tcp':
       return client.connectTelnet(cfg.host, { port: cfg.port });
     case 'rtu':

@@ -24,6 +24,8 @@ interface Scheduled extends ReadJob {
   due: number;
 }
 
+const WRITE_ATTEMPTS = 3;
+
 const inside = (s: Span, r: Span) => s.address >= r.address && s.address + s.count <= r.address + r.count;
 
 export interface BusCounters {
@@ -120,14 +122,18 @@ export class BusScheduler {
     }
   }
 
+  /** An alarm output must not stay silent because one answer was lost: lost or garbled answers are retried. */
   private async runWrite(w: CoilWrite): Promise<void> {
     this.counters.coilWrites += 1;
-    try {
-      await this.link.writeCoil(w.unit, w.address, w.value);
-      w.resolve();
-    } catch (err) {
-      const fault = classifyError(err, this.link.cfg.timeoutMs);
-      w.reject(new Error(`coil write on bus ${this.link.cfg.id} unit ${w.unit} address ${w.address} failed: ${fault.text}`));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.link.writeCoil(w.unit, w.address, w.value);
+        return w.resolve();
+      } catch (err) {
+        const fault = classifyError(err, this.link.cfg.timeoutMs);
+        if (attempt < WRITE_ATTEMPTS && (fault.kind === 'timeout' || fault.kind === 'crc') && !this.stopped) continue;
+        return w.reject(new Error(`coil write on bus ${this.link.cfg.id} unit ${w.unit} address ${w.address} failed: ${fault.text}`));
+      }
     }
   }
 
