@@ -1,12 +1,12 @@
 import { resolveProbe, type BusConfig, type ProbeConfig } from '../../src/config/schema-modbus.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Logger } from '../../src/core/log.ts';
-import type { DeviceHealth, SampleSink, TemperatureDraft } from '../../src/core/types.ts';
+import type { DeviceHealth, SampleSink } from '../../src/core/types.ts';
 import { ProbeHealth } from './health.ts';
 import { BusLink, describeBus } from './link.ts';
 import { planJobs, type ProbePlan } from './plan.ts';
-import { evaluate } from './reading.ts';
-import { BusScheduler, type PollOutcome } from './scheduler.ts';
+import { judgePoll, type PollOutcome } from './reading.ts';
+import { BusScheduler } from './scheduler.ts';
 
 export interface ProbeDrivers {
   /** Opens every bus in the background and starts polling; never throws for an absent device. */
@@ -49,29 +49,27 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
     const { probe } = plan;
     const h = health.get(probe.id)!;
     const { ts, tq } = clock.stamp();
-    const where = `probe ${probe.id} (bus ${bus.cfg.id}, unit ${probe.unit}, register ${probe.address})`;
     const wasFailing = h.failing;
-    const draft: TemperatureDraft = { kind: 'temperature', ts, tq, probe: probe.id, ...(probe.compartment !== undefined && { compartment: probe.compartment }), value: null, quality: 'comms-error' };
-    if (outcome.ok) {
+    const j = judgePoll(probe, bus.cfg.id, outcome);
+    if (j.quality === 'comms-error') h.commsError(j.fault.kind, j.fault.text);
+    else {
       bus.lastOkAt = ts;
-      const reading = evaluate(probe, outcome.words, outcome.status);
-      if (reading.quality === 'good') {
-        draft.value = reading.value;
-        draft.quality = 'good';
-        h.good(reading.value, ts);
-      } else {
-        draft.quality = 'sensor-fault';
-        draft.error = `${where}: sensor fault: ${reading.reason}`;
-        h.sensorFault(reading.reason);
-      }
-    } else {
-      draft.error = `${where}: ${outcome.fault.text}`;
-      h.commsError(outcome.fault.kind, outcome.fault.text);
+      if (j.quality === 'good') h.good(j.value, ts);
+      else h.sensorFault(j.reason);
     }
     // Log changes of state, not every poll: a dead probe polled every 5 s must not flood the journal.
-    if (!wasFailing && h.failing) log.warn({ event: 'modbus.probe.fault', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, quality: draft.quality }, draft.error ?? 'probe failing');
-    if (wasFailing && !h.failing) log.info({ event: 'modbus.probe.recovered', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, value: draft.value }, `probe ${probe.id} reads again`);
-    sink(draft);
+    if (!wasFailing && h.failing) log.warn({ event: 'modbus.probe.fault', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, quality: j.quality }, 'error' in j ? j.error : 'probe failing');
+    if (wasFailing && !h.failing) log.info({ event: 'modbus.probe.recovered', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, value: j.value }, `probe ${probe.id} reads again`);
+    sink({
+      kind: 'temperature',
+      ts,
+      tq,
+      probe: probe.id,
+      ...(probe.compartment !== undefined && { compartment: probe.compartment }),
+      value: j.value,
+      quality: j.quality,
+      ...('error' in j && { error: j.error }),
+    });
   }
 
   for (const b of cfg.buses) {

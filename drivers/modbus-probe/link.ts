@@ -88,7 +88,7 @@ export class BusLink {
     void this.connect();
   }
 
-  /** Resolves true once the link is open, false after `ms`. */
+  /** Resolves true once the link is open; false when a connection attempt fails or `ms` passes. */
   waitOpen(ms: number): Promise<boolean> {
     if (this.isOpen) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -141,6 +141,7 @@ export class BusLink {
     const level = this.lastError === undefined ? 'warn' : 'debug';
     this.log[level]({ event: 'modbus.bus.down', bus: this.cfg.id, at: describeBus(this.cfg), reason, retryInMs: this.retryMs }, `bus ${this.cfg.id} not connected: ${reason}; retrying`);
     this.lastError = reason;
+    for (const w of [...this.openWaiters]) w();
     this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }

@@ -1,5 +1,6 @@
 import type { ResolvedProbe } from '../../src/config/schema-modbus.ts';
 import { decode, registerCount } from './decode.ts';
+import type { CommsFault } from './faults.ts';
 
 export type Reading = { quality: 'good'; value: number } | { quality: 'sensor-fault'; reason: string };
 
@@ -37,4 +38,25 @@ export function evaluate(probe: ResolvedProbe, words: readonly number[], status?
   const [min, max] = probe.validRange;
   if (scaled < min || scaled > max) return { quality: 'sensor-fault', reason: `out of range: ${scaled} ${probe.unitOfMeasure} outside [${min}, ${max}]` };
   return { quality: 'good', value: probe.unitOfMeasure === 'F' ? round(((scaled - 32) * 5) / 9) : scaled };
+}
+
+/** What the scheduler got for one probe: its registers, or why not. */
+export type PollOutcome = { ok: true; words: number[]; status?: number } | { ok: false; fault: CommsFault };
+
+/** A poll as the rules see it; `error` names the probe, bus, unit, register and the fault, for people. */
+export type Judged =
+  | { quality: 'good'; value: number }
+  | { quality: 'sensor-fault'; value: null; error: string; reason: string }
+  | { quality: 'comms-error'; value: null; error: string; fault: CommsFault };
+
+/**
+ * One poll as the rules and the installer see it.
+ * Example: probe t1 on bus cab, a timeout -> comms-error, "probe t1 (bus cab, unit 1, register 0): timeout (no answer in 1000 ms)".
+ */
+export function judgePoll(probe: ResolvedProbe, busId: string, outcome: PollOutcome): Judged {
+  const where = `probe ${probe.id} (bus ${busId}, unit ${probe.unit}, register ${probe.address})`;
+  if (!outcome.ok) return { quality: 'comms-error', value: null, error: `${where}: ${outcome.fault.text}`, fault: outcome.fault };
+  const reading = evaluate(probe, outcome.words, outcome.status);
+  if (reading.quality === 'good') return { quality: 'good', value: reading.value };
+  return { quality: 'sensor-fault', value: null, error: `${where}: sensor fault: ${reading.reason}`, reason: reading.reason };
 }

@@ -4,8 +4,7 @@ import type { Span } from './coalesce.ts';
 import { classifyError, type CommsFault } from './faults.ts';
 import type { BusLink } from './link.ts';
 import type { ProbePlan, ReadJob } from './plan.ts';
-
-export type PollOutcome = { ok: true; words: number[]; status?: number } | { ok: false; fault: CommsFault };
+import type { PollOutcome } from './reading.ts';
 
 interface Slave {
   failures: number;
@@ -75,6 +74,11 @@ export class BusScheduler {
     this.wake?.();
     for (const w of this.writes.splice(0)) w.reject(new Error(`coil write to unit ${w.unit} address ${w.address} not sent: the bus was stopped`));
     await this.loopDone;
+  }
+
+  /** Runs every job once, in order, without the cadence: what `coldgate check` needs. */
+  async pollOnce(): Promise<void> {
+    for (const job of this.jobs) await this.runJob(job);
   }
 
   /** Slaves currently skipped after repeated timeouts. */
