@@ -4,7 +4,7 @@ import { UplinkConfig } from './schema-uplink.ts';
 import { JournalConfig } from './schema-journal.ts';
 import { LocalConfig } from './schema-local.ts';
 import { SimConfig } from './schema-sim.ts';
-import { BusConfig, ProbeConfig } from './schema-modbus.ts';
+import { BusConfig, ProbeConfig, resolveProbe } from './schema-modbus.ts';
 import { GpsConfig } from './schema-gps.ts';
 import { CompartmentConfig } from './schema-compartments.ts';
 import { HealthAlarmsConfig, InputConfig, SiteConfig, TripsConfig } from './schema-rules.ts';
@@ -52,11 +52,13 @@ export const GatewayConfig = GatewayConfigShape.superRefine((cfg, ctx) => {
     if (!busIds.has(p.bus)) ctx.addIssue({ code: 'custom', path: ['probes', i, 'bus'], message: `no bus with id "${p.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
     if (p.compartment !== undefined && !compartmentIds.has(p.compartment))
       ctx.addIssue({ code: 'custom', path: ['probes', i, 'compartment'], message: `no compartment with id "${p.compartment}"` });
-    if (p.validRange[0] >= p.validRange[1]) ctx.addIssue({ code: 'custom', path: ['probes', i, 'validRange'], message: 'min must be below max' });
+    const r = resolveProbe(p);
+    if (r.validRange[0] >= r.validRange[1]) ctx.addIssue({ code: 'custom', path: ['probes', i, 'validRange'], message: 'min must be below max' });
+    if (r.scale === 0) ctx.addIssue({ code: 'custom', path: ['probes', i, 'scale'], message: 'scale 0 would read every probe as the offset' });
   });
   const unitsPerBus = new Map<string, number>();
   cfg.probes.forEach((p, i) => {
-    const key = `${p.bus}/${p.unit}/${p.function}/${p.address}`;
+    const key = `${p.bus}/${p.unit}/${resolveProbe(p).function}/${p.address}`;
     const first = unitsPerBus.get(key);
     if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['probes', i, 'address'], message: `same bus, unit, function and address as probes[${first}]` });
     else unitsPerBus.set(key, i);

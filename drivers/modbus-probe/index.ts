@@ -1,0 +1,123 @@
+import { resolveProbe, type BusConfig, type ProbeConfig } from '../../src/config/schema-modbus.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import type { Logger } from '../../src/core/log.ts';
+import type { DeviceHealth, SampleSink } from '../../src/core/types.ts';
+import { ProbeHealth } from './health.ts';
+import { BusLink, describeBus } from './link.ts';
+import { planJobs, type ProbePlan } from './plan.ts';
+import { judgePoll, type PollOutcome } from './reading.ts';
+import { BusScheduler } from './scheduler.ts';
+
+export interface ProbeDrivers {
+  /** Opens every bus in the background and starts polling; never throws for an absent device. */
+  start(): Promise<void>;
+  /** Closes every bus within 1 s. */
+  stop(): Promise<void>;
+  /** One entry per probe (kind 'probe') and one per bus (kind 'bus'). */
+  health(): DeviceHealth[];
+  /** Sets a coil (relay or buzzer module), sent through the bus's scheduler ahead of polls. */
+  writeCoil(busId: string, unit: number, address: number, value: boolean): Promise<void>;
+}
+
+export interface ProbeDriverDeps {
+  sink: SampleSink;
+  clock: Clock;
+  log: Logger;
+}
+
+const START_GRACE_MS = 1000;
+
+interface Bus {
+  cfg: BusConfig;
+  link: BusLink;
+  scheduler: BusScheduler;
+  lastOkAt?: string;
+}
+
+export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfig[] }, deps: ProbeDriverDeps): ProbeDrivers {
+  const { sink, clock } = deps;
+  const log = deps.log.child({ driver: 'modbus-probe' });
+  const health = new Map<string, ProbeHealth>();
+  const buses = new Map<string, Bus>();
+
+  for (const p of cfg.probes) {
+    if (!cfg.buses.some((b) => b.id === p.bus)) throw new Error(`probe ${p.id}: no bus with id "${p.bus}" (known: ${cfg.buses.map((b) => b.id).join(', ') || 'none'})`);
+    health.set(p.id, new ProbeHealth(p.id, p.bus, p.unit));
+  }
+
+  function onPoll(bus: Bus, plan: ProbePlan, outcome: PollOutcome): void {
+    const { probe } = plan;
+    const h = health.get(probe.id)!;
+    const { ts, tq } = clock.stamp();
+    const wasFailing = h.failing;
+    const j = judgePoll(probe, bus.cfg.id, outcome);
+    if (j.quality === 'comms-error') h.commsError(j.fault.kind, j.fault.text);
+    else {
+      bus.lastOkAt = ts;
+      if (j.quality === 'good') h.good(j.value, ts);
+      else h.sensorFault(j.reason);
+    }
+    // Log changes of state, not every poll: a dead probe polled every 5 s must not flood the journal.
+    if (!wasFailing && h.failing) log.warn({ event: 'modbus.probe.fault', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, quality: j.quality }, 'error' in j ? j.error : 'probe failing');
+    if (wasFailing && !h.failing) log.info({ event: 'modbus.probe.recovered', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, value: j.value }, `probe ${probe.id} reads again`);
+    sink({
+      kind: 'temperature',
+      ts,
+      tq,
+      probe: probe.id,
+      ...(probe.compartment !== undefined && { compartment: probe.compartment }),
+      value: j.value,
+      quality: j.quality,
+      ...('error' in j && { error: j.error }),
+    });
+  }
+
+  for (const b of cfg.buses) {
+    const link = new BusLink(b, log);
+    const probes = cfg.probes.filter((p) => p.bus === b.id).map(resolveProbe);
+    // Polls start only after start(), when `bus` exists.
+    const scheduler = new BusScheduler(link, planJobs(probes, b), (plan, outcome) => onPoll(bus, plan, outcome), log);
+    const bus: Bus = { cfg: b, link, scheduler };
+    buses.set(b.id, bus);
+  }
+
+  function busHealth(bus: Bus): DeviceHealth {
+    const { link, scheduler } = bus;
+    const backingOff = scheduler.backingOff();
+    const state = link.isOpen ? (backingOff.length > 0 ? 'degraded' : 'ok') : link.lastError === undefined ? 'starting' : 'offline';
+    const detail = !link.isOpen ? (link.lastError ?? 'connecting') : backingOff.length > 0 ? `not answering, polled less often: unit ${backingOff.join(', ')}` : undefined;
+    return {
+      id: bus.cfg.id,
+      kind: 'bus',
+      state,
+      ...(detail !== undefined && { detail }),
+      ...(bus.lastOkAt !== undefined && { lastOkAt: bus.lastOkAt }),
+      errors: scheduler.counters.timeouts,
+      at: describeBus(bus.cfg),
+      connects: link.connects,
+      drops: link.drops,
+      ...scheduler.counters,
+      backingOff,
+    };
+  }
+
+  return {
+    async start() {
+      for (const bus of buses.values()) bus.link.start();
+      // A moment to connect, so the first poll is not a needless "not connected"; an absent bus does not hold up the rest.
+      await Promise.all([...buses.values()].map((b) => b.link.waitOpen(START_GRACE_MS)));
+      for (const bus of buses.values()) bus.scheduler.start();
+    },
+    async stop() {
+      await Promise.all([...buses.values()].map((b) => Promise.all([b.scheduler.stop(), b.link.stop()])));
+    },
+    health() {
+      return [...[...health.values()].map((h) => h.snapshot()), ...[...buses.values()].map(busHealth)];
+    },
+    writeCoil(busId, unit, address, value) {
+      const bus = buses.get(busId);
+      if (!bus) return Promise.reject(new Error(`coil write: no bus with id "${busId}" (known: ${[...buses.keys()].join(', ') || 'none'})`));
+      return bus.scheduler.writeCoil(unit, address, value);
+    },
+  };
+}

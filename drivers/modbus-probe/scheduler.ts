@@ -1,0 +1,208 @@
+import type { Logger } from '../../src/core/log.ts';
+import { backoffDelay, nextDue } from './backoff.ts';
+import type { Span } from './coalesce.ts';
+import { classifyError, type CommsFault } from './faults.ts';
+import type { BusLink } from './link.ts';
+import type { ProbePlan, ReadJob } from './plan.ts';
+import type { PollOutcome } from './reading.ts';
+
+interface Slave {
+  failures: number;
+  until: number;
+}
+
+interface CoilWrite {
+  unit: number;
+  address: number;
+  value: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface Scheduled extends ReadJob {
+  due: number;
+}
+
+const WRITE_ATTEMPTS = 3;
+
+const inside = (s: Span, r: Span) => s.address >= r.address && s.address + s.count <= r.address + r.count;
+
+export interface BusCounters {
+  requests: number;
+  timeouts: number;
+  /** Poll slots dropped because the bus was still busy with earlier ones. */
+  overruns: number;
+  coilWrites: number;
+}
+
+/**
+ * The one poller of a bus: a single loop that sends one request at a time (what RTU demands and
+ * what keeps a TCP gateway's serial side sane), runs each job on its own fixed cadence, puts coil
+ * writes ahead of polls, and leaves a slave alone for a while after repeated timeouts so that
+ * the others keep their rate.
+ */
+export class BusScheduler {
+  private readonly jobs: Scheduled[];
+  private readonly slaves = new Map<number, Slave>();
+  private readonly writes: CoilWrite[] = [];
+  private stopped = true;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  readonly counters: BusCounters = { requests: 0, timeouts: 0, overruns: 0, coilWrites: 0 };
+
+  constructor(
+    private readonly link: BusLink,
+    jobs: readonly ReadJob[],
+    private readonly onPoll: (plan: ProbePlan, outcome: PollOutcome) => void,
+    private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.jobs = jobs.map((j) => ({ ...j, reads: j.reads.map((r) => ({ ...r })), due: 0 }));
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const t = this.now();
+    for (const j of this.jobs) j.due = t;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops after the request in flight (the link's stop() cuts that short); pending writes are refused. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    for (const w of this.writes.splice(0)) w.reject(new Error(`coil write to unit ${w.unit} address ${w.address} not sent: the bus was stopped`));
+    await this.loopDone;
+  }
+
+  /** Runs every job once, in order, without the cadence: what `coldgate check` needs. */
+  async pollOnce(): Promise<void> {
+    for (const job of this.jobs) await this.runJob(job);
+  }
+
+  /** Slaves currently skipped after repeated timeouts. */
+  backingOff(): number[] {
+    const t = this.now();
+    return [...this.slaves].filter(([, s]) => s.until > t).map(([unit]) => unit);
+  }
+
+  writeCoil(unit: number, address: number, value: boolean): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error(`coil write to unit ${unit} address ${address} not sent: the bus is not running`));
+    return new Promise((resolve, reject) => {
+      this.writes.push({ unit, address, value, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const write = this.writes.shift();
+      if (write) {
+        await this.runWrite(write);
+        continue;
+      }
+      const job = this.jobs.reduce<Scheduled | undefined>((a, j) => (a === undefined || j.due < a.due ? j : a), undefined);
+      const wait = job ? job.due - this.now() : 3_600_000;
+      if (!job || wait > 0) {
+        await this.sleep(wait);
+        continue;
+      }
+      await this.runJob(job);
+      const next = nextDue(job.due, job.intervalMs, this.now());
+      job.due = next.due;
+      this.counters.overruns += next.skipped;
+    }
+  }
+
+  /** An alarm output must not stay silent because one answer was lost: lost or garbled answers are retried. */
+  private async runWrite(w: CoilWrite): Promise<void> {
+    this.counters.coilWrites += 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.link.writeCoil(w.unit, w.address, w.value);
+        return w.resolve();
+      } catch (err) {
+        const fault = classifyError(err, this.link.cfg.timeoutMs);
+        if (attempt < WRITE_ATTEMPTS && (fault.kind === 'timeout' || fault.kind === 'crc') && !this.stopped) continue;
+        return w.reject(new Error(`coil write on bus ${this.link.cfg.id} unit ${w.unit} address ${w.address} failed: ${fault.text}`));
+      }
+    }
+  }
+
+  private slave(unit: number): Slave {
+    let s = this.slaves.get(unit);
+    if (!s) this.slaves.set(unit, (s = { failures: 0, until: 0 }));
+    return s;
+  }
+
+  private async runJob(job: Scheduled): Promise<void> {
+    const slave = this.slave(job.unit);
+    if (slave.until > this.now()) {
+      const fault: CommsFault = { kind: 'backoff', text: `unit not answering (${slave.failures} timeouts in a row), next try in ${Math.ceil((slave.until - this.now()) / 1000)} s` };
+      for (const p of job.probes) this.onPoll(p, { ok: false, fault });
+      return;
+    }
+    const words = new Map<number, number>();
+    const faults = new Map<number, CommsFault>();
+    for (let i = 0; i < job.reads.length; i++) {
+      const read = job.reads[i]!;
+      this.counters.requests += 1;
+      try {
+        const data = await this.link.read(job.unit, job.fn, read.address, read.count);
+        data.forEach((w, k) => words.set(read.address + k, w));
+        slave.failures = 0;
+      } catch (err) {
+        const fault = classifyError(err, this.link.cfg.timeoutMs);
+        const spans = job.spans.filter((s) => inside(s, read));
+        // A merged read may span a register the device does not have: fall back to the wanted runs alone.
+        if (fault.kind === 'exception' && fault.code === 2 && spans.length > 1) {
+          this.log.warn({ event: 'modbus.read.split', bus: this.link.cfg.id, unit: job.unit, fn: job.fn, address: read.address, count: read.count }, 'device refused a merged read (exception 02); reading its registers one run at a time');
+          job.reads.splice(i, 1, ...spans.map((s) => ({ ...s })));
+          i -= 1;
+          continue;
+        }
+        const lost = fault.kind === 'timeout' || fault.kind === 'disconnected' ? job.reads.slice(i) : [read];
+        for (const r of lost) for (let a = r.address; a < r.address + r.count; a++) faults.set(a, fault);
+        if (fault.kind === 'timeout') this.timedOut(job.unit, slave);
+        else if (fault.kind !== 'disconnected') slave.failures = 0;
+        // The rest of this job asks the same silent slave or a closed link: do not spend the bus on it.
+        if (fault.kind === 'timeout' || fault.kind === 'disconnected') break;
+      }
+    }
+    for (const p of job.probes) this.onPoll(p, this.outcome(p, words, faults));
+  }
+
+  private timedOut(unit: number, slave: Slave): void {
+    this.counters.timeouts += 1;
+    slave.failures += 1;
+    const delay = backoffDelay(slave.failures, this.link.cfg.maxBackoffMs);
+    if (delay > 0) {
+      slave.until = this.now() + delay;
+      this.log.debug({ event: 'modbus.slave.backoff', bus: this.link.cfg.id, unit, failures: slave.failures, delayMs: delay }, 'slave not answering; backing off');
+    }
+  }
+
+  private outcome(p: ProbePlan, words: Map<number, number>, faults: Map<number, CommsFault>): PollOutcome {
+    const addresses = Array.from({ length: p.value.count }, (_, k) => p.value.address + k);
+    if (p.status !== undefined) addresses.push(p.status);
+    for (const a of addresses) {
+      const fault = faults.get(a);
+      if (fault) return { ok: false, fault };
+      if (!words.has(a)) return { ok: false, fault: { kind: 'io', text: `register ${a} missing from the answer` } };
+    }
+    const values = addresses.map((a) => words.get(a)!);
+    return p.status === undefined ? { ok: true, words: values } : { ok: true, words: values.slice(0, -1), status: values[values.length - 1]! };
+  }
+}
