@@ -2,6 +2,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, RecordDraft } from '../core/types.ts';
+import { createRulesEngine, levelRulesStore, type RulesEngine } from '../rules/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
@@ -16,6 +17,7 @@ export interface Gateway {
   readonly displayUrl: string;
   readonly brokerUrl: string;
   readonly journal: Journal;
+  readonly rules: RulesEngine;
   health(): DeviceHealth[];
   stop(): Promise<void>;
 }
@@ -58,7 +60,22 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     }
 
     const clock = new Clock();
-    const live = new LiveState(cfg.gatewayId, cfg.compartments, new Map(cfg.probes.map((p) => [p.id, p.compartment])));
+    const rulesLog = log.child({ mod: 'rules' });
+    const rules = createRulesEngine(cfg, {
+      // Alarms and their transitions go through the journal like samples: nothing is lost offline.
+      emit: (event) => {
+        journal.append(event).then(
+          () => rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message),
+          (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
+        );
+      },
+      store: levelRulesStore(journal.db.sublevel<string, unknown>('rules', { valueEncoding: 'json' })),
+      clock,
+      log: rulesLog,
+    });
+    await rules.start();
+    stops.push(() => rules.stop());
+    const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
     const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => live.snapshot() });
     uplink.start();
     stops.push(() => uplink.stop());
@@ -75,13 +92,12 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     });
     stops.push(() => local.close());
 
-    // A sample counts once the journal has committed it; only then is it shown or sent.
-    let dirty = false;
+    // A sample counts once the journal has committed it; only then is it shown, judged or sent.
     const sink = (draft: RecordDraft) => {
       journal.append(draft).then(
         (record) => {
           live.apply(record);
-          dirty = true;
+          if (draft.kind === 'temperature' || draft.kind === 'position') rules.onRecord(draft);
         },
         (err: Error) => log.error({ err: err.message, kind: draft.kind }, 'sample not committed'),
       );
@@ -98,9 +114,11 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
 
     let lastLatest = Date.now();
     const ticker = setInterval(() => {
-      live.setHealth(health());
-      if (dirty) local.publish();
-      dirty = false;
+      const now = health();
+      live.setHealth(now);
+      rules.onHealth(now);
+      rules.tick(clock.nowMs().ms);
+      local.publish();
       if (Date.now() - lastLatest >= LATEST_INTERVAL_MS) {
         lastLatest = Date.now();
         uplink.publishLatest();
@@ -110,7 +128,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: local.url, brokerUrl: uplinkCfg.url, journal, health, stop: stopAll };
+    return { displayUrl: local.url, brokerUrl: uplinkCfg.url, journal, rules, health, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -20,6 +20,16 @@ export interface UplinkDeps {
   version: string;
   /** The retained `latest` snapshot, published first after every connect. */
   latest: () => unknown;
+  /** A message on this gateway's own `cmd/{name}`; other gateways' topics are never subscribed. */
+  onCommand?: (command: IncomingCommand) => void;
+}
+
+export interface IncomingCommand {
+  name: string;
+  payload: Buffer;
+  /** MQTT 5 response topic and correlation data, when the sender asked for a reply. */
+  responseTopic?: string;
+  correlationData?: Buffer;
 }
 
 /**
@@ -85,6 +95,11 @@ export class Uplink {
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
+    client.on('message', (topic, payload, packet) => {
+      if (!topic.startsWith(this.topics.commands)) return;
+      const name = topic.slice(this.topics.commands.length);
+      this.deps.onCommand?.({ name, payload, responseTopic: packet.properties?.responseTopic, correlationData: packet.properties?.correlationData });
+    });
     client.on('error', (err) => {
       this.lastError = err.message;
       this.deps.log.warn({ err: err.message, url: this.cfg.url }, 'uplink error');
@@ -100,7 +115,16 @@ export class Uplink {
     const retained = { qos: 1 as const, retain: true };
     this.client?.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
     this.publishLatest();
+    if (this.deps.onCommand) this.client?.subscribe(`${this.topics.commands}+`, { qos: 1 });
     void this.pump();
+  }
+
+  /** Sends a command's reply to the topic the sender named, with its correlation data (MQTT 5). */
+  reply(command: IncomingCommand, body: unknown): void {
+    if (!command.responseTopic || !this.client?.connected) return;
+    const options: IClientPublishOptions = { qos: 1 };
+    if (this.cfg.protocolVersion === 5) options.properties = { contentType: 'application/json', correlationData: command.correlationData };
+    this.client.publish(command.responseTopic, JSON.stringify(body), options);
   }
 
   private onClose(): void {
