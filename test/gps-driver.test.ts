@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -226,5 +226,18 @@ describe('gps driver on a file replay', () => {
     await driver.start();
     await waitFor(() => driver.health().state === 'offline', 5000, 'offline');
     expect(driver.health().detail).toMatch(/ENOENT/);
+  });
+});
+
+describe('gps config', () => {
+  it('accepts the sample config in the driver folder', () => {
+    const sample = JSON.parse(readFileSync(new URL('../drivers/gps-nmea/gps.sample.json', import.meta.url), 'utf8')) as { gps: unknown };
+    expect(GpsConfig.parse(sample.gps)).toMatchObject({ source: '/dev/ttyACM0', replay: 'realtime' });
+  });
+
+  it.each(['tcp://host', 'ttyUSB0', 'http://x:1', ''])('rejects the source %j, saying what it expects', (source) => {
+    const r = GpsConfig.safeParse({ source });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toBe('expected a serial device (/dev/ttyUSB0), tcp://host:port or file:PATH');
   });
 });

@@ -120,7 +120,9 @@ export class EpochAssembler {
     const e = this.cur;
     if (!e.dirty) return undefined;
     e.dirty = false;
-    const fix: Fix = { ...mergeEpoch(e, e.prevMode), timeMs: this.timeOf(e), rxMs: e.rxMs };
+    const fix: Fix = mergeEpoch(e, e.prevMode);
+    fix.timeMs = this.timeOf(e);
+    fix.rxMs = e.rxMs;
     this.lastMode = fix.mode;
     return fix;
   }

@@ -28,23 +28,23 @@ const PARSERS: Record<SentenceType, { minFields: number; parse: (f: Fields, talk
   RMC: {
     minFields: 10,
     parse: (f, talker) => ({
-      type: 'RMC', talker, tod: timeOfDay(f[1]), valid: f[2] === 'A', ...latLon(f, 3), speed: knots(f[7]), track: num(f[8]), date: ddmmyy(f[9]), faa: char(f[12]),
+      type: 'RMC', talker, tod: timeOfDay(f[1]), valid: f[2] === 'A', lat: lat(f, 3), lon: lon(f, 5), speed: knots(f[7]), track: num(f[8]), date: ddmmyy(f[9]), faa: char(f[12]),
     }),
   },
   // GGA: time, lat, N/S, lon, E/W, quality, satellites, hdop, altitude, M, geoid separation, M, ...
   GGA: {
     minFields: 10,
-    parse: (f, talker) => ({ type: 'GGA', talker, tod: timeOfDay(f[1]), ...latLon(f, 2), quality: num(f[6]), altMSL: num(f[9]) }),
+    parse: (f, talker) => ({ type: 'GGA', talker, tod: timeOfDay(f[1]), lat: lat(f, 2), lon: lon(f, 4), quality: num(f[6]), altMSL: num(f[9]) }),
   },
   // GNS: time, lat, N/S, lon, E/W, one mode character per constellation, satellites, hdop, altitude, ...
   GNS: {
     minFields: 10,
-    parse: (f, talker) => ({ type: 'GNS', talker, tod: timeOfDay(f[1]), ...latLon(f, 2), modes: char(f[6]), altMSL: num(f[9]) }),
+    parse: (f, talker) => ({ type: 'GNS', talker, tod: timeOfDay(f[1]), lat: lat(f, 2), lon: lon(f, 4), modes: char(f[6]), altMSL: num(f[9]) }),
   },
   // GLL: lat, N/S, lon, E/W, time, status, [FAA mode]
   GLL: {
     minFields: 7,
-    parse: (f, talker) => ({ type: 'GLL', talker, ...latLon(f, 1), tod: timeOfDay(f[5]), valid: f[6] === 'A', faa: char(f[7]) }),
+    parse: (f, talker) => ({ type: 'GLL', talker, lat: lat(f, 1), lon: lon(f, 3), tod: timeOfDay(f[5]), valid: f[6] === 'A', faa: char(f[7]) }),
   },
   // VTG: track,T, magnetic track,M, knots,N, km/h,K, [FAA mode]; NMEA 1.5 receivers send no unit letters.
   VTG: {
@@ -73,18 +73,18 @@ const ADDRESS = /^[A-Z]{2}[A-Z]{3}$/;
  * (GSV, TXT, proprietary $P...). Throws FieldError when a field we use is malformed.
  */
 export function parseSentence(body: string): Sentence | undefined {
-  const fields = body.split(',');
-  const address = fields[0] ?? '';
+  // The address decides before the split: most sentences on the wire (GSV, TXT) are not ours.
+  const address = body.slice(0, body.indexOf(','));
   if (!ADDRESS.test(address) || address.charCodeAt(0) === 0x50 /* P: proprietary */) return undefined;
   const parser = PARSERS[address.slice(2) as SentenceType] as (typeof PARSERS)[SentenceType] | undefined;
   if (parser === undefined) return undefined;
+  const fields = body.split(',');
   if (fields.length < parser.minFields) throw new FieldError(`${address}: ${fields.length} fields, expected at least ${parser.minFields}`);
   return parser.parse(fields, address.slice(0, 2));
 }
 
-function latLon(f: Fields, at: number): { lat?: number; lon?: number } {
-  return { lat: coordinate(f[at], f[at + 1], 'lat'), lon: coordinate(f[at + 2], f[at + 3], 'lon') };
-}
+const lat = (f: Fields, at: number) => coordinate(f[at], f[at + 1], 'lat');
+const lon = (f: Fields, at: number) => coordinate(f[at], f[at + 1], 'lon');
 
 function knots(field: string | undefined): number | undefined {
   const v = num(field);
