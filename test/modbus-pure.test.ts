@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, nextDue } from '../drivers/modbus-probe/backoff.ts';
 import { groupRegistersToReads } from '../drivers/modbus-probe/coalesce.ts';
@@ -145,4 +146,13 @@ describe('classifyError', () => {
     { err: new Error('CRC error'), kind: 'crc', text: 'CRC error (garbled answer)' },
     { err: { name: 'PortNotOpenError', errno: 'ECONNREFUSED', message: 'Port Not Open' }, kind: 'disconnected', text: 'bus not connected (Port Not Open)' },
   ])('$kind: $text', ({ err, kind, text }) => expect(classifyError(err, 500)).toMatchObject({ kind, text }));
+});
+
+describe('the sample config in drivers/modbus-probe', () => {
+  it('is a valid gateway config', () => {
+    const raw: unknown = JSON.parse(readFileSync(new URL('../drivers/modbus-probe/sample-config.json', import.meta.url), 'utf8'));
+    const parsed = GatewayConfig.safeParse(raw);
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data!.probes.map((p) => resolveProbe(p).type)).toEqual(['int16', 'int16', 'int16', 'float32', 'int32', 'int16']);
+  });
 });
