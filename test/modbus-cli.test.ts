@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProbes, formatProbeChecks } from '../drivers/modbus-probe/check.ts';
 import { scanCommand } from '../drivers/modbus-probe/cli-scan.ts';
+import { ProbeConfig } from '../src/config/schema-modbus.ts';
 import { GatewayConfig } from '../src/config/schema.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { freePort } from './helpers/net.ts';
@@ -104,5 +105,7 @@ describe('coldgate scan and check', () => {
     expect(table).toMatch(/range .*sensor fault: out of range: 218 C outside \[-60, 120\]\n +-> the value makes no sense as a temperature/);
     expect(table).toMatch(/away .*comms error: bus not connected .*ECONNREFUSED.*\n +-> the bus is not open/);
     expect(table).toMatch(/4 of 6 probes failed$/);
+    const [orphan] = await checkProbes({ buses: [], probes: [ProbeConfig.parse({ id: 'lost', bus: 'nope', unit: 1, address: 0 })] }, silentLogger);
+    expect(orphan).toMatchObject({ quality: 'comms-error', error: 'probe lost: no bus with id "nope"' });
   });
 });

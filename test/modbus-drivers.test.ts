@@ -1,9 +1,9 @@
 import ModbusSerial from 'modbus-serial';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProbeDrivers, type ProbeDrivers } from '../drivers/modbus-probe/index.ts';
 import { BusConfig, ProbeConfig } from '../src/config/schema-modbus.ts';
 import { Clock } from '../src/core/clock.ts';
-import { silentLogger } from '../src/core/log.ts';
 import type { TemperatureDraft } from '../src/core/types.ts';
 import { freePort, waitFor } from './helpers/net.ts';
 
@@ -24,12 +24,14 @@ async function demoServer(port: number, tenths: number[]): Promise<Server> {
 
 function setup(port: number, probes: Record<string, unknown>[], bus: Record<string, unknown> = {}) {
   const drafts: TemperatureDraft[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const cfg = {
     buses: [BusConfig.parse({ id: 'cab', type: 'tcp', host: '127.0.0.1', port, timeoutMs: 300, ...bus })],
     probes: probes.map((p) => ProbeConfig.parse({ bus: 'cab', unit: 1, intervalMs: 200, ...p })),
   };
-  const drivers = createProbeDrivers(cfg, { sink: (d) => d.kind === 'temperature' && drafts.push(d), clock: new Clock(), log: silentLogger });
-  return { drafts, drivers };
+  const drivers = createProbeDrivers(cfg, { sink: (d) => d.kind === 'temperature' && drafts.push(d), clock: new Clock(), log });
+  return { drafts, drivers, logs };
 }
 
 describe('createProbeDrivers', () => {
@@ -75,6 +77,11 @@ describe('createProbeDrivers', () => {
     server = await demoServer(port, [12]);
     await waitFor(() => s.drafts.at(-1)?.quality === 'good', 10_000, 'a good reading after the device appeared');
     expect(s.drafts.at(-1)!.value).toBe(1.2);
+    // Many failed polls and connection attempts, but one line per change of state.
+    expect(s.drafts.filter((d) => d.quality === 'comms-error').length).toBeGreaterThan(1);
+    const events = s.logs.filter((l) => l.level as number >= 30).map((l) => l.event);
+    expect(events).toEqual(['modbus.bus.down', 'modbus.probe.fault', 'modbus.bus.reconnected', 'modbus.probe.recovered']);
+    expect(s.logs.find((l) => l.event === 'modbus.probe.fault')).toMatchObject({ level: 40, driver: 'modbus-probe', probe: 'late', bus: 'cab', unit: 1, msg: expect.stringMatching(/^probe late \(bus cab, unit 1, register 0\): bus not connected/) });
   });
 
   it('stops within 1 s while a request to a silent unit is in flight', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, nextDue } from '../drivers/modbus-probe/backoff.ts';
 import { groupRegistersToReads } from '../drivers/modbus-probe/coalesce.ts';
@@ -76,27 +77,16 @@ describe('profiles in the config', () => {
   it('lets probe fields win over the named profile', () => {
     expect(probe({ profile: 'float32-cdab', wordOrder: 'DCBA' })).toMatchObject({ type: 'float32', wordOrder: 'DCBA', scale: 1 });
   });
-  it('rejects an unknown profile and a duplicate register across profiles', () => {
-    const bad = GatewayConfig.safeParse({
-      gatewayId: 'g',
-      buses: [{ id: 'b', type: 'tcp', host: 'h' }],
-      probes: [
+  it('rejects an unknown profile, and the same register reached through a profile and a field', () => {
+    const issues = (probes: unknown[]) =>
+      GatewayConfig.safeParse({ gatewayId: 'g', buses: [{ id: 'b', type: 'tcp', host: 'h' }], probes }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+    expect(issues([{ id: 'd', bus: 'b', unit: 1, address: 1, profile: 'pt1000' }])).toEqual([expect.stringMatching(/^probes\.0\.profile: /)]);
+    expect(
+      issues([
         { id: 'a', bus: 'b', unit: 1, address: 0, profile: 'int16-tenths-holding' },
         { id: 'c', bus: 'b', unit: 1, address: 0, function: 3 },
-        { id: 'd', bus: 'b', unit: 1, address: 1, profile: 'pt1000' },
-      ],
-    });
-    expect(bad.success).toBe(false);
-    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['probes.2.profile']);
-    const dup = GatewayConfig.safeParse({
-      gatewayId: 'g',
-      buses: [{ id: 'b', type: 'tcp', host: 'h' }],
-      probes: [
-        { id: 'a', bus: 'b', unit: 1, address: 0, profile: 'int16-tenths-holding' },
-        { id: 'c', bus: 'b', unit: 1, address: 0, function: 3 },
-      ],
-    });
-    expect(dup.error!.issues.map((i) => i.message)).toEqual(['same bus, unit, function and address as probes[0]']);
+      ]),
+    ).toEqual(['probes.1.address: same bus, unit, function and address as probes[0]']);
   });
 });
 
@@ -145,4 +135,13 @@ describe('classifyError', () => {
     { err: new Error('CRC error'), kind: 'crc', text: 'CRC error (garbled answer)' },
     { err: { name: 'PortNotOpenError', errno: 'ECONNREFUSED', message: 'Port Not Open' }, kind: 'disconnected', text: 'bus not connected (Port Not Open)' },
   ])('$kind: $text', ({ err, kind, text }) => expect(classifyError(err, 500)).toMatchObject({ kind, text }));
+});
+
+describe('the sample config in drivers/modbus-probe', () => {
+  it('is a valid gateway config', () => {
+    const raw: unknown = JSON.parse(readFileSync(new URL('../drivers/modbus-probe/sample-config.json', import.meta.url), 'utf8'));
+    const parsed = GatewayConfig.safeParse(raw);
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data!.probes.map((p) => resolveProbe(p).type)).toEqual(['int16', 'int16', 'int16', 'float32', 'int32', 'int16']);
+  });
 });

@@ -68,7 +68,20 @@ export async function checkProbes(cfg: { buses: BusConfig[]; probes: ProbeConfig
       }
     }),
   );
-  return cfg.probes.flatMap((p) => results.get(p.id) ?? []);
+  // Only a config that skipped validation gets here without a result.
+  const orphan = (p: ProbeConfig): ProbeCheck => ({
+    probe: p.id,
+    bus: p.bus,
+    at: '',
+    unit: p.unit,
+    function: resolveProbe(p).function,
+    address: p.address,
+    quality: 'comms-error',
+    value: null,
+    error: `probe ${p.id}: no bus with id "${p.bus}"`,
+    hint: 'add the bus to "buses" or fix the probe\'s "bus" field',
+  });
+  return cfg.probes.map((p) => results.get(p.id) ?? orphan(p));
 }
 
 /**

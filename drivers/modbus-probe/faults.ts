@@ -35,6 +35,10 @@ export function exceptionFault(code: number): CommsFault {
   return { kind: 'exception', code, text: `exception ${code.toString(16).toUpperCase().padStart(2, '0')} ${name}` };
 }
 
+export function timeoutFault(timeoutMs: number): CommsFault {
+  return { kind: 'timeout', text: `timeout (no answer in ${timeoutMs} ms)` };
+}
+
 /**
  * modbus-serial reports timeouts and a closed port with objects that are not `instanceof Error`
  * (name TransactionTimedOutError / errno ETIMEDOUT, PortNotOpenError), exceptions as Errors with
@@ -45,7 +49,7 @@ export function classifyError(err: unknown, timeoutMs: number): CommsFault {
   const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; errno?: unknown; message?: unknown; modbusCode?: unknown; code?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
   if (typeof e.modbusCode === 'number') return exceptionFault(e.modbusCode);
-  if (e.name === 'TransactionTimedOutError' || e.errno === 'ETIMEDOUT') return { kind: 'timeout', text: `timeout (no answer in ${timeoutMs} ms)` };
+  if (e.name === 'TransactionTimedOutError' || e.errno === 'ETIMEDOUT') return timeoutFault(timeoutMs);
   if (/crc/i.test(message)) return { kind: 'crc', text: 'CRC error (garbled answer)' };
   if (e.name === 'PortNotOpenError' || e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') return { kind: 'disconnected', text: `bus not connected (${message})` };
   return { kind: 'io', text: message };

@@ -47,7 +47,7 @@ export class ProbeHealth {
     this.detail = text;
   }
 
-  /** Whether the last poll changed the probe between working and not: worth one log line. */
+  /** Whether the last poll failed; the driver logs when this flips, not on every poll. */
   get failing(): boolean {
     return this.errorsInARow > 0;
   }

@@ -1,7 +1,7 @@
 import ModbusSerial from 'modbus-serial';
 import type { BusConfig } from '../../src/config/schema-modbus.ts';
 import type { Logger } from '../../src/core/log.ts';
-import { classifyError, ModbusCommsError } from './faults.ts';
+import { classifyError, ModbusCommsError, timeoutFault } from './faults.ts';
 
 // Under NodeNext the CommonJS default export sits on `.default` (modbus-serial sets it to itself).
 const ModbusRTU = ModbusSerial.default;
@@ -164,7 +164,7 @@ export class BusLink {
     try {
       const result = await new Promise<T>((resolve, reject) => {
         // modbus-serial forgets pending requests when its port is destroyed: this guard settles them.
-        const guard = setTimeout(() => fail(new ModbusCommsError(classifyError({ errno: 'ETIMEDOUT' }, this.cfg.timeoutMs))), this.cfg.timeoutMs + 500);
+        const guard = setTimeout(() => fail(new ModbusCommsError(timeoutFault(this.cfg.timeoutMs))), this.cfg.timeoutMs + 500);
         const fail = (err: ModbusCommsError) => {
           clearTimeout(guard);
           this.inflight.delete(fail);

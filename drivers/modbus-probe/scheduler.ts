@@ -3,6 +3,9 @@ import { backoffDelay, nextDue } from './backoff.ts';
 import type { Span } from './coalesce.ts';
 import { classifyError, type CommsFault } from './faults.ts';
 import type { BusLink } from './link.ts';
+
+/** What the scheduler needs of a link; tests drive it with a scripted one. */
+export type PollLink = Pick<BusLink, 'cfg' | 'read' | 'writeCoil'>;
 import type { ProbePlan, ReadJob } from './plan.ts';
 import type { PollOutcome } from './reading.ts';
 
@@ -51,7 +54,7 @@ export class BusScheduler {
   readonly counters: BusCounters = { requests: 0, timeouts: 0, overruns: 0, coilWrites: 0 };
 
   constructor(
-    private readonly link: BusLink,
+    private readonly link: PollLink,
     jobs: readonly ReadJob[],
     private readonly onPoll: (plan: ProbePlan, outcome: PollOutcome) => void,
     private readonly log: Logger,
