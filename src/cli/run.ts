@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/errors.ts';
-import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
 import { JournalError } from '../journal/journal.ts';
 import { startGateway } from '../runtime/gateway.ts';
+import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 /** Ctrl-C must stop within 2 s even if a peer hangs: a driver behind glass has no time to wait. */
@@ -12,18 +11,9 @@ const STOP_DEADLINE_MS = 1800;
 /** `coldgate run --config FILE`: the gateway, until SIGINT or SIGTERM. */
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
-  const file = values.config ?? process.env.COLDGATE_CONFIG;
-  if (!file) {
-    io.stderr.write('run: pass --config FILE (or set COLDGATE_CONFIG)\n');
-    return EXIT_USAGE;
-  }
-  let loaded;
-  try {
-    loaded = loadConfig(file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) io.stderr.write(`${file}: ${problem}\n`);
-    io.stderr.write(`${file}: not started; fix the config (coldgate validate --config ${file})\n`);
+  const loaded = loadConfigArg('run', values.config, io);
+  if (!loaded) {
+    io.stderr.write('run: not started; fix the config (coldgate validate --config FILE)\n');
     return EXIT_USAGE;
   }
   const log = createLogger(loaded.config.logLevel);
