@@ -18,6 +18,13 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   }
   const log = createLogger(loaded.config.logLevel);
   if (loaded.overrides.length) log.info({ overrides: loaded.overrides }, 'environment overrides applied');
+  // A stray rejection is logged and survived; an uncaught exception leaves unknown state, so
+  // the process exits and the service manager restarts it (the journal keeps what was committed).
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+  process.once('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(EXIT_FAILURE);
+  });
   let gateway;
   try {
     gateway = await startGateway(loaded.config, log);
