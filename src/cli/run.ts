@@ -3,7 +3,7 @@ import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
 import { JournalError } from '../journal/journal.ts';
-import { startGateway } from '../runtime/gateway.ts';
+import { startManagedGateway } from '../remote/index.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 /** Ctrl-C must stop within 2 s even if a peer hangs: a driver behind glass has no time to wait. */
@@ -30,7 +30,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   if (loaded.overrides.length) log.info({ overrides: loaded.overrides }, 'environment overrides applied');
   let gateway;
   try {
-    gateway = await startGateway(loaded.config, log);
+    // Managed: answers MQTT commands and can replace its config remotely (src/remote).
+    gateway = await startManagedGateway({ file, loaded, log, onFatal: () => process.exit(EXIT_FAILURE) });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'coldgate could not start');
     io.stderr.write(`coldgate: not started: ${(err as Error).message}\n`);
