@@ -1,23 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCommand } from '../src/cli/check.ts';
 import { provisionCommand } from '../src/cli/provision.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { BoxPeers } from './provision-peers.ts';
 
-async function run(command: typeof provisionCommand, argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await command(argv, { stdout, stderr });
-  return { code, out, err };
-}
+const run = runCli;
 
 describe('coldgate provision (non-interactive) and check, against a pymodbus bus and a GPS on ptys', () => {
   const tmp = tempDir();

@@ -93,7 +93,7 @@ export async function runGuide(p: Prompter, deps: GuideDeps, defaults: Provision
   const host = os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-');
   const gatewayId = await p.ask('Gateway id (unique in the fleet, part of every MQTT topic)', viaSchema(Id), d?.gatewayId ?? host);
   const url = await p.ask('Broker URL', viaSchema(AnswerShape.broker.shape.url), d?.broker?.url);
-  const login = await p.ask('Broker login: 1) username and password  2) client certificate  3) none', (t) => (/^[123]$/.test(t) ? { value: t } : { error: 'answer 1, 2 or 3' }), d?.broker?.cert ? '2' : d?.broker?.username || !d ? '1' : '3');
+  const login = await p.ask('Broker login: 1) username and password  2) client certificate  3) none', (t) => (/^[123]$/.test(t) ? { value: t } : { error: 'answer 1, 2 or 3' }), d?.broker?.cert ? '2' : !d?.broker || d.broker.username ? '1' : '3');
   const broker: ProvisionAnswersInput['broker'] = { url, ...(d?.broker?.protocolVersion && { protocolVersion: d.broker.protocolVersion }) };
   if (login === '1') {
     broker.username = await p.ask('  username', viaSchema(z.string().min(1, 'give a username')), d?.broker?.username ?? gatewayId);
