@@ -2,7 +2,7 @@
 # Installs the Debian programs the tests talk to (real peers, not mocks). As root it installs
 # what is missing; otherwise it names the command to run. Under CI=true a missing peer fails.
 set -u
-need=(socat:socat mosquitto:mosquitto mosquitto_sub:mosquitto-clients gpsfake:gpsd-clients gpsd:gpsd chromium:chromium mbpoll:mbpoll openssl:openssl)
+need=(socat:socat mosquitto:mosquitto mosquitto_sub:mosquitto-clients gpsfake:gpsd-clients gpsd:gpsd chromium:chromium mbpoll:mbpoll openssl:openssl systemd-analyze:systemd script:bsdutils)
 missing=()
 for pair in "${need[@]}"; do
   cmd=${pair%%:*}; pkg=${pair#*:}

@@ -1,46 +1,20 @@
 import { parseArgs } from 'node:util';
-import mqtt from 'mqtt';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
-import type { UplinkConfig } from '../config/schema-uplink.ts';
 import { silentLogger } from '../core/log.ts';
-import { checkProbes, formatProbeChecks } from '../../drivers/modbus-probe/check.ts';
+import { checkDevices, formatDeviceChecks } from '../provision/checks.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
-export interface BrokerCheck {
-  url: string;
-  ok: boolean;
-  detail: string;
-  hint?: string;
+/** Table (or JSON) of every device; exit 1 if any is red. Shared by `check` and the end of `provision`. */
+export async function reportChecks(config: Parameters<typeof checkDevices>[0], io: CommandIo, json = false): Promise<number> {
+  const devices = await checkDevices(config, silentLogger);
+  const ok = devices.every((d) => d.ok);
+  if (json) io.stdout.write(`${JSON.stringify({ ok, gatewayId: config.gatewayId, devices })}\n`);
+  else io.stdout.write(formatDeviceChecks(devices, (io.stdout as NodeJS.WriteStream).isTTY === true));
+  return ok ? EXIT_OK : EXIT_FAILURE;
 }
 
-const BROKER_TIMEOUT_MS = 5000;
-
-/** Connects once with the gateway's own settings and disconnects; says what to fix when it fails. */
-export async function checkBroker(cfg: UplinkConfig, gatewayId: string): Promise<BrokerCheck> {
-  if (cfg.embeddedBroker) return { url: cfg.url, ok: true, detail: 'embedded broker, started by coldgate run' };
-  return new Promise((resolve) => {
-    const client = mqtt.connect(cfg.url, {
-      protocolVersion: cfg.protocolVersion,
-      clientId: `coldgate-check-${gatewayId}-${process.pid}`,
-      username: cfg.username,
-      password: cfg.password,
-      reconnectPeriod: 0,
-      connectTimeout: BROKER_TIMEOUT_MS,
-    });
-    const done = (result: BrokerCheck) => {
-      client.end(true);
-      resolve(result);
-    };
-    client.once('connect', () => done({ url: cfg.url, ok: true, detail: 'connected' }));
-    client.once('error', (err) =>
-      done({ url: cfg.url, ok: false, detail: err.message, hint: /auth|Not authorized|Bad user/i.test(err.message) ? 'check uplink.username and uplink.password' : 'check uplink.url, the network and the broker' }),
-    );
-    setTimeout(() => done({ url: cfg.url, ok: false, detail: `no answer in ${BROKER_TIMEOUT_MS / 1000} s`, hint: 'check uplink.url and that the broker port is reachable' }), BROKER_TIMEOUT_MS).unref();
-  });
-}
-
-/** `coldgate check --config FILE [--json]`: every probe and the broker, green or red with what to do. */
+/** `coldgate check --config FILE [--json]`: every probe, the GPS, the broker and the disk, green or red with what to do. */
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, strict: true });
   const file = values.config ?? process.env.COLDGATE_CONFIG;
@@ -56,12 +30,5 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
     for (const problem of err.problems) io.stderr.write(`${file}: ${problem}\n`);
     return EXIT_USAGE;
   }
-  const [probes, broker] = await Promise.all([checkProbes(config, silentLogger), checkBroker(config.uplink, config.gatewayId)]);
-  const ok = broker.ok && probes.every((p) => p.quality === 'good');
-  if (values.json) io.stdout.write(`${JSON.stringify({ ok, probes, broker })}\n`);
-  else {
-    io.stdout.write(formatProbeChecks(probes));
-    io.stdout.write(`\nbroker ${broker.url}: ${broker.ok ? 'OK' : 'FAIL'} ${broker.detail}${broker.hint ? ` -> ${broker.hint}` : ''}\n`);
-  }
-  return ok ? EXIT_OK : EXIT_FAILURE;
+  return reportChecks(config, io, values.json);
 }

@@ -4,13 +4,22 @@ import { journalStatsCommand } from './journal-stats.ts';
 import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
 import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
 import { checkCommand } from './check.ts';
+import { provisionCommand } from './provision.ts';
 import { EXIT_USAGE, type CommandIo } from './io.ts';
 
 const USAGE = `usage: coldgate <command> [options]
 
   run --config FILE                 run the gateway (npm start runs config/demo.json)
   validate --config FILE            check a config; every problem on its own line
-  check --config FILE [--json]      read each device once and report what works
+  provision [--config FILE]         guide the installer through a new config (asks, scans, writes, checks)
+  provision --answers FILE | --non-interactive [--gateway-id ID --broker URL
+            [--username U --password P | --cert F --key F] [--ca F]
+            --bus PORT[@BAUD]... [--ids A-B] [--parity P]
+            --compartment ID=PRESET[@UNIT,BUS:UNIT]... --gps PORT[@BAUD]|none
+            --pin N --data-dir DIR] [--no-check]
+                                    the same without questions (default FILE /etc/coldgate/config.json;
+                                    an existing one is kept as FILE.prev)
+  check --config FILE [--json]      read each probe, the GPS, the broker and the disk once: one table
   scan --port PATH|tcp://HOST:PORT [--baud N] [--ids A-B] [--json]
                                     find Modbus devices on a bus
   gps decode FILE [--date YYYY-MM-DD]
@@ -26,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   validate: validateCommand,
   check: checkCommand,
+  provision: provisionCommand,
   scan: scanCommand,
   'gps decode': gpsDecodeCommand,
   'journal stats': journalStatsCommand,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../core/log.ts';
 import { JournalError } from '../journal/journal.ts';
-import { startGateway } from '../runtime/gateway.ts';
+import { startManagedGateway } from '../remote/index.ts';
 import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
@@ -27,7 +27,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   });
   let gateway;
   try {
-    gateway = await startGateway(loaded.config, log);
+    // Managed: answers MQTT commands and can replace its config remotely (src/remote).
+    gateway = await startManagedGateway({ file: loaded.file, loaded, log, onFatal: () => process.exit(EXIT_FAILURE) });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'coldgate could not start');
     io.stderr.write(`coldgate: not started: ${(err as Error).message}\n`);

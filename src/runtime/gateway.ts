@@ -6,7 +6,7 @@ import { createRulesEngine, levelRulesStore, type RulesEngine } from '../rules/i
 import { Journal } from '../journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
-import { Uplink } from '../uplink/uplink.ts';
+import { Uplink, type IncomingCommand } from '../uplink/uplink.ts';
 import { startSimulator, type Simulator } from '../../drivers/sim/index.ts';
 import { createProbeDrivers, type ProbeDrivers } from '../../drivers/modbus-probe/index.ts';
 import { createGpsDriver, type GpsDriver } from '../../drivers/gps-nmea/index.ts';
@@ -19,7 +19,14 @@ export interface Gateway {
   readonly journal: Journal;
   readonly rules: RulesEngine;
   health(): DeviceHealth[];
+  /** Answers a command (src/remote) on the topic its sender named; dropped while offline. */
+  reply(command: IncomingCommand, body: unknown): void;
   stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** A message on this gateway's own `cmd/{name}` (src/remote handles them). */
+  onCommand?: (command: IncomingCommand) => void;
 }
 
 const HEALTH_INTERVAL_MS = 1000;
@@ -30,7 +37,7 @@ const LATEST_INTERVAL_MS = 10_000;
  * then the simulator and broker the demo needs, the uplink, the display, and the drivers last.
  * Stops in reverse, so no sample is taken that could not be committed.
  */
-export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gateway> {
+export async function startGateway(cfg: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) {
@@ -76,7 +83,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     await rules.start();
     stops.push(() => rules.stop());
     const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
-    const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => live.snapshot() });
+    const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => live.snapshot(), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());
 
@@ -128,7 +135,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: local.url, brokerUrl: uplinkCfg.url, journal, rules, health, stop: stopAll };
+    return { displayUrl: local.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

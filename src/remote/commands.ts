@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { intIn } from '../config/schema-common.ts';
+
+/**
+ * Fields every command body may carry. `replyTo` stands in for the MQTT 5 response topic on
+ * 3.1.1 brokers, and `correlationId` for its correlation data; both come back in the reply.
+ */
+const Common = {
+  correlationId: z.string().min(1).max(128).optional(),
+  replyTo: z.string().min(1).max(256).regex(/^[^#+]+$/, 'must be a topic without wildcards').optional(),
+};
+const Who = z.string().min(1).max(64).describe('who asked, for the alarm and trip records');
+
+/** Request bodies by command name: `coldgate/v1/{gatewayId}/cmd/{name}`. */
+export const COMMAND_BODIES = {
+  ping: z.strictObject(Common),
+  status: z.strictObject(Common),
+  'get-config': z.strictObject(Common),
+  'set-config': z.strictObject({
+    ...Common,
+    config: z.record(z.string(), z.unknown()).describe('the whole config file, as get-config returns it'),
+    deadlineMs: intIn(1000, 120_000).default(20_000).describe('how long the devices get to answer before the change is rolled back'),
+  }),
+  'ack-alarm': z.strictObject({ ...Common, alarmId: z.string().min(1).max(200), by: Who }),
+  'start-trip': z.strictObject({ ...Common, by: Who }),
+  'end-trip': z.strictObject({ ...Common, by: Who }),
+} as const;
+
+export type CommandName = keyof typeof COMMAND_BODIES;
+export type CommandBody<N extends CommandName> = z.output<(typeof COMMAND_BODIES)[N]>;
+
+export const COMMAND_NAMES = Object.keys(COMMAND_BODIES) as CommandName[];
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMAND_BODIES, name);
+}
+
+/** Every reply: `ok` says whether the command did what it asked; a failure carries `error` and, for a config, one line per problem. */
+export interface ReplyHead {
+  command: string;
+  gatewayId: string;
+  ok: boolean;
+  correlationId?: string;
+  error?: string;
+  problems?: string[];
+}

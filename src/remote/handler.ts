@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { formatIssues } from '../config/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { VERSION } from '../runtime/version.ts';
+import type { IncomingCommand } from '../uplink/uplink.ts';
+import { COMMAND_BODIES, COMMAND_NAMES, isCommandName, type CommandBody, type CommandName, type ReplyHead } from './commands.ts';
+import { redactSecrets, restoreSecrets } from './secrets.ts';
+import type { Supervisor } from './supervisor.ts';
+
+type Result = Record<string, unknown> & { ok?: boolean; error?: string; problems?: string[] };
+type Handlers = { [N in CommandName]: (body: CommandBody<N>) => Promise<Result> | Result };
+
+/** After a restart the uplink needs a moment to reconnect before the reply can go out. */
+const REPLY_ONLINE_WAIT_MS = 15_000;
+const PROCESS_STARTED = Date.now();
+
+class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly problems?: string[],
+  ) {
+    super(message);
+  }
+}
+
+function readDoc(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function handlers(sup: Supervisor): Handlers {
+  const rules = () => sup.current().gateway.rules;
+  return {
+    ping: () => ({ pong: new Date().toISOString() }),
+    status: () => {
+      const { gateway, startedAt } = sup.current();
+      const snapshot = gateway.rules.snapshot();
+      return {
+        versions: { coldgate: VERSION, node: process.versions.node, config: createHash('sha256').update(readFileSync(sup.file)).digest('hex').slice(0, 12) },
+        uptimeSec: Math.round((Date.now() - PROCESS_STARTED) / 1000),
+        runningSec: Math.round((Date.now() - startedAt) / 1000),
+        configFile: sup.file,
+        journal: gateway.journal.stats(),
+        devices: gateway.health(),
+        openAlarms: snapshot.alarms.length,
+        ...(snapshot.trip && { trip: snapshot.trip }),
+      };
+    },
+    'get-config': () => ({ file: sup.file, config: redactSecrets(readDoc(sup.file)), overrides: sup.current().loaded.overrides }),
+    'set-config': async ({ config, deadlineMs }) => {
+      const { doc, missing } = restoreSecrets(config, readDoc(sup.file));
+      if (missing.length) throw new CommandError('refused: nothing to keep', missing.map((m) => `${m}: marked unchanged, but the current config has none: send the value`));
+      const result = await sup.applyConfig(doc, deadlineMs);
+      if (result.outcome === 'refused') throw new CommandError('refused: the config is not valid; nothing changed', result.problems);
+      if (result.outcome === 'rolled-back')
+        return { ok: false, outcome: result.outcome, error: `rolled back: the devices did not all answer within ${deadlineMs} ms; the previous config runs again (the refused one is kept in ${result.rejected})`, problems: result.problems, rejected: result.rejected };
+      return { outcome: result.outcome, file: result.file, previous: result.previous, devices: result.devices };
+    },
+    'ack-alarm': ({ alarmId, by }) => {
+      if (rules().acknowledge(alarmId, `remote:${by}`)) return { alarmId };
+      const open = rules().snapshot().alarms.map((a) => a.id);
+      throw new CommandError(`no open alarm "${alarmId}" to acknowledge (open: ${open.join(', ') || 'none'})`);
+    },
+    'start-trip': ({ by }) => ({ trip: rules().startTrip(`remote:${by}`) }),
+    'end-trip': ({ by }) => {
+      const report = rules().endTrip(`remote:${by}`);
+      if (!report) throw new CommandError('no trip is running');
+      return { report };
+    },
+  };
+}
+
+/**
+ * Turns messages on this gateway's `cmd/{name}` into replies. Commands run one at a time, in
+ * order, so nothing sees the gateway half restarted; garbage and unknown commands get an error
+ * reply and never throw.
+ */
+export function createCommandHandler(supervisor: Promise<Supervisor>, log: Logger): (command: IncomingCommand) => void {
+  let queue = Promise.resolve();
+
+  async function handle(command: IncomingCommand): Promise<void> {
+    // A command that arrives while the first start is still under way waits for it.
+    const sup = await supervisor;
+    const head: ReplyHead = { command: command.name, gatewayId: sup.current().loaded.config.gatewayId, ok: false };
+    let target = command;
+    let body: unknown = {};
+    let out: ReplyHead & Record<string, unknown>;
+    try {
+      const text = command.payload.toString('utf8').trim();
+      try {
+        body = text === '' ? {} : JSON.parse(text);
+      } catch (err) {
+        throw new CommandError(`payload is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof body === 'object' && body !== null) {
+        const { replyTo, correlationId } = body as { replyTo?: unknown; correlationId?: unknown };
+        if (!command.responseTopic && typeof replyTo === 'string' && !/[#+]/.test(replyTo)) target = { ...command, responseTopic: replyTo };
+        if (typeof correlationId === 'string') head.correlationId = correlationId;
+      }
+      if (!isCommandName(command.name)) throw new CommandError(`unknown command "${command.name}" (known: ${COMMAND_NAMES.join(', ')})`);
+      const parsed = COMMAND_BODIES[command.name].safeParse(body, { reportInput: true });
+      if (!parsed.success) throw new CommandError(`bad ${command.name} body`, formatIssues(parsed.error.issues));
+      const run = handlers(sup)[command.name] as (b: unknown) => Promise<Result> | Result;
+      out = { ...head, ok: true, ...(await run(parsed.data)) };
+    } catch (err) {
+      if (!(err instanceof CommandError)) log.error({ err, command: command.name }, 'command failed');
+      out = { ...head, error: (err as Error).message, ...(err instanceof CommandError && err.problems && { problems: err.problems }) };
+    }
+    log.info({ command: command.name, ok: out.ok, error: out.error }, 'command handled');
+    if (!target.responseTopic) return;
+    const deadline = Date.now() + REPLY_ONLINE_WAIT_MS;
+    while (!sup.current().gateway.health().some((h) => h.kind === 'uplink' && h.state === 'ok') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    sup.current().gateway.reply(target, out);
+  }
+
+  return (command) => {
+    queue = queue.then(() => handle(command)).catch((err: unknown) => log.error({ err, command: command.name }, 'command reply failed'));
+  };
+}
