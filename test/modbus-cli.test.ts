@@ -1,25 +1,16 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProbes, formatProbeChecks } from '../drivers/modbus-probe/check.ts';
 import { scanCommand } from '../drivers/modbus-probe/cli-scan.ts';
 import { ProbeConfig } from '../src/config/schema-modbus.ts';
 import { GatewayConfig } from '../src/config/schema.ts';
 import { silentLogger } from '../src/core/log.ts';
+import { runCli } from './helpers/cli.ts';
 import { freePort } from './helpers/net.ts';
 import { PtyPair } from './helpers/pty.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { PymodbusSlave } from './peers/pymodbus.ts';
 
-async function scan(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await scanCommand(argv, { stdout, stderr });
-  return { code, out, err };
-}
+const scan = (argv: string[]) => runCli(scanCommand, argv);
 
 const UNITS = {
   3: { ir: { 0: [215, 216, 217, 218] }, hr: { 0: [1, 2, 3, 4] } },

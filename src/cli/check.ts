@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/errors.ts';
-import { loadConfig } from '../config/load.ts';
 import { silentLogger } from '../core/log.ts';
 import { checkDevices, formatDeviceChecks } from '../provision/checks.ts';
+import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 /** Table (or JSON) of every device; exit 1 if any is red. Shared by `check` and the end of `provision`. */
@@ -17,18 +16,7 @@ export async function reportChecks(config: Parameters<typeof checkDevices>[0], i
 /** `coldgate check --config FILE [--json]`: every probe, the GPS, the broker and the disk, green or red with what to do. */
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, strict: true });
-  const file = values.config ?? process.env.COLDGATE_CONFIG;
-  if (!file) {
-    io.stderr.write('check: pass --config FILE (or set COLDGATE_CONFIG)\n');
-    return EXIT_USAGE;
-  }
-  let config;
-  try {
-    config = loadConfig(file).config;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) io.stderr.write(`${file}: ${problem}\n`);
-    return EXIT_USAGE;
-  }
-  return reportChecks(config, io, values.json);
+  const loaded = loadConfigArg('check', values.config, io);
+  if (!loaded) return EXIT_USAGE;
+  return reportChecks(loaded.config, io, values.json);
 }

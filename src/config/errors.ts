@@ -22,7 +22,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     const where = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against config/schema.json)`;
     const message = issue.message.replace(/^Invalid input: /, '');
-    const hasInput = 'input' in issue && issue.code !== 'custom';
+    const hasInput = 'input' in issue && issue.code !== 'custom' && !/received/.test(message);
     return hasInput ? `${where}: ${message}, received ${describeInput(issue.input)}` : `${where}: ${message}`;
   });
 }
