@@ -132,10 +132,13 @@ function renderCompartments(s) {
   const main = $('comps');
   const roots = s.compartments.map((c) => {
     const k = card(c);
-    k.root.className = `comp ${c.state}`;
+    // Out of range but still within the alarm delay: the rules say ok, the driver should already see it.
+    const outside = c.value !== null && ((c.limits.high !== undefined && c.value > c.limits.high) || (c.limits.low !== undefined && c.value < c.limits.low));
+    const pending = outside && (c.state === 'ok' || c.state === 'suppressed');
+    k.root.className = `comp ${c.state}${pending ? ' pending' : ''}`;
     k.name.textContent = c.name;
     const sup = c.state === 'suppressed' ? ` (${c.suppressedBy.join(', ')})` : '';
-    k.state.textContent = STATE_WORDS[c.state] + sup;
+    k.state.textContent = pending ? 'OUT OF LIMITS · ALARM PENDING' : STATE_WORDS[c.state] + sup;
     k.temp.replaceChildren(document.createTextNode(num(c.value)), el('span', 'unit', '°C'));
     k.limits.textContent = LIMIT_WORDS.filter(([f]) => c.limits[f] !== undefined).map(([f, w]) => `${w} ${num(c.limits[f])} °C`).join(' · ');
     k.probes.textContent = 'Probes: ' + c.probes.map((p) => `${p.id} ${p.quality === 'good' ? num(p.value) + ' °C' : p.quality || 'no reading'}`).join(' · ');
@@ -155,7 +158,8 @@ function renderHeader(s) {
   const tripBtn = $('trip-button');
   tripBtn.hidden = !s.display.pinSet;
   if (s.trip) {
-    $('trip').textContent = `Trip since ${hhmm(s.trip.startedAt)} · ${s.trip.startedBy}`;
+    $('trip').textContent = `Trip since ${hhmm(s.trip.startedAt)}`;
+    $('trip').title = `${s.trip.id}, started by ${s.trip.startedBy}`;
     tripBtn.textContent = 'END TRIP';
   } else {
     $('trip').textContent = 'No trip running';
@@ -214,7 +218,7 @@ function addToChart(s) {
 }
 
 function drawChart(k, c) {
-  const pts = chart.series[c.id] || [];
+  let pts = chart.series[c.id] || [];
   const now = last ? Date.parse(last.ts) : Date.now();
   // A box that started recently shows what it has (at least 10 min) rather than an empty window.
   const spanMs = Math.min(chart.windowMs, Math.max(pts.length ? now - pts[0][0] : 0, 600000));
@@ -227,6 +231,8 @@ function drawChart(k, c) {
   const y = (v) => 120 - ((v - lo) / Math.max(hi - lo, 1)) * 120;
   const nodes = limits.map(([name, v]) => svg('line', { class: `lim ${name}`, x1: 0, x2: 600, y1: y(v), y2: y(v) }));
   if (pts.length > 0) {
+    // The line runs on to the value shown now, so a new bucket is visible at once.
+    if (c.value !== null) pts = [...pts, [now, c.value, c.value]];
     const band = pts.map((p) => `${x(p[0])},${y(p[2])}`).concat(pts.slice().reverse().map((p) => `${x(p[0])},${y(p[1])}`));
     nodes.unshift(svg('polygon', { class: 'band', points: band.join(' ') }));
     nodes.push(svg('polyline', { class: 'line', points: pts.map((p) => `${x(p[0])},${y(p[2])}`).join(' ') }));
