@@ -73,11 +73,28 @@ function renderGate(s) {
   if (g.doNotUnload) {
     const e = g.lastEntry;
     $('gate-where').textContent = e ? `Entry refused at ${e.siteName} · ${hhmm(e.at)}` : 'Entry refused';
-    $('gate-reasons').replaceChildren(...(e ? e.reasons : [g.message || '']).map((r) => el('li', '', r)));
+    $('gate-reasons').replaceChildren(...(e ? evidence(e) : [g.message || '']).map((r) => el('li', '', r)));
   }
   const e = g.lastEntry;
   $('entry').textContent = e && !g.doNotUnload ? `Last gate: ${e.siteName} ${hhmm(e.at)} · ${e.refuse ? 'refused' : 'admitted, cargo in range'}` : '';
 }
+
+/** The gate's evidence in the driver's words and local times; the engine's sentences when there is none. */
+function evidence(entry) {
+  const ev = entry.evidence;
+  if (!ev || (ev.alarms.length === 0 && ev.budgets.length === 0)) return entry.reasons;
+  return [
+    ...ev.alarms.map((a) => {
+      const peak = typeof a.data.peak === 'number' ? `, peak ${a.data.peak.toFixed(1)} °C` : '';
+      const state = a.clearedAt ? `back in range at ${hhmm(a.clearedAt)}` : a.active ? 'still out of range on arrival' : 'back in range on arrival';
+      return `${a.message} · raised ${hhmm(a.raisedAt)}${peak} · ${state}`;
+    }),
+    ...ev.budgets.map((b) => `${b.name}: ${b.excursionMin} min out of range this trip, budget ${b.budgetMin} min`),
+  ];
+}
+
+/** An entry refusal is told in full by the DO NOT UNLOAD panel; its alarm line only names the gate. */
+const alarmText = (a) => (a.type === 'entry-refused' && a.data.gate ? `Entry refused at ${a.data.gate.siteName}` : a.message);
 
 let alarmsKey = '';
 function renderAlarms(s) {
@@ -92,12 +109,12 @@ function renderAlarms(s) {
     div.dataset.raisedAt = a.raisedAt;
     const what = el('div', 'what');
     if (acked) {
-      what.append(el('span', 'msg', `Acknowledged by ${a.ackedBy} at ${hhmm(a.ackedAt)}: ${a.message}${a.active ? ' · still out of range' : ''}`));
+      what.append(el('span', 'msg', `Acknowledged by ${a.ackedBy} at ${hhmm(a.ackedAt)}: ${alarmText(a)}${a.active && a.type === 'temperature' ? ' · still out of range' : ''}`));
     } else {
-      what.append(el('div', 'kind', `⚠ ${a.severity.toUpperCase()} · ${TYPE_WORDS[a.type] || a.type}`), el('div', 'msg', a.message), el('div', 'since', ''));
+      what.append(el('div', 'kind', `⚠ ${a.severity.toUpperCase()} · ${TYPE_WORDS[a.type] || a.type}`), el('div', 'msg', alarmText(a)), el('div', 'since', ''));
       const btn = el('button', 'btn ack', 'ACKNOWLEDGE');
       btn.type = 'button';
-      btn.addEventListener('click', () => askPin('Acknowledge alarm', a.message, `api/alarms/${encodeURIComponent(a.id)}/ack`));
+      btn.addEventListener('click', () => askPin('Acknowledge alarm', alarmText(a), `api/alarms/${encodeURIComponent(a.id)}/ack`));
       div.append(what, btn);
       return div;
     }
