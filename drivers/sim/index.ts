@@ -50,8 +50,9 @@ export async function startSimulator(cfg: SimConfig, log: Logger): Promise<Simul
     discrete: (addr) => rooms[addr]?.state.doorOpen,
     coil: (addr) => (addr < 16 ? (coils.get(addr) ?? false) : undefined),
     setCoil(addr, value) {
+      // The gateway re-asserts its buzzer every 30 s; only a change is news.
+      if (coils.get(addr) !== value) log.info({ coil: addr, value }, `sim coil ${addr} ${value ? 'ON (buzzer sounding)' : 'off'}`);
       coils.set(addr, value);
-      log.info({ coil: addr, value }, 'sim coil written');
     },
   };
 

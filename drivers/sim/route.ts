@@ -14,14 +14,10 @@ export interface Stop {
 }
 
 /**
- * The demo's delivery round near Rungis market, about 4.5 minutes a lap, with legs of 450 to
- * 1000 m so that something happens every minute (times from `npm start`):
- *   0:00 loading at the depot; ~0:25 the van leaves it and a trip starts;
- *   ~1:00 shop 1: the freezer door is open 8 s (a brief rise that recovers: no alarm);
- *   ~2:00 shop 2: the chiller door stays open 75 s: the chiller passes 5 C, then 8 C;
- *         warning and critical alarms follow after the demo's 30 s delay;
- *   ~4:00 Arena gate 3, a customer site that refuses any critical excursion: DO NOT UNLOAD;
- *   ~5:30 back at the depot: the trip ends and its report is ready; the round starts again.
+ * The demo's delivery round near Rungis market, about 6 minutes a lap, with legs of 450 to
+ * 1000 m so that something happens every minute: a trip from the depot, a brief freezer door
+ * at shop 1, the chiller door left open at shop 2 (warning and critical alarms), and entry
+ * refused at Arena gate 3. The timeline is in README.md.
  * config/demo.json's `sites` are drawn around these stops.
  */
 export const DEMO_ROUTE: Stop[] = [

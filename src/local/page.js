@@ -109,7 +109,7 @@ function renderAlarms(s) {
     div.dataset.raisedAt = a.raisedAt;
     const what = el('div', 'what');
     if (acked) {
-      what.append(el('span', 'msg', `Acknowledged by ${a.ackedBy} at ${hhmm(a.ackedAt)}: ${alarmText(a)}${a.active && a.type === 'temperature' ? ' · still out of range' : ''}`));
+      what.append(el('span', 'msg', `Acknowledged by ${a.ackedBy} at ${hhmm(a.ackedAt)}: ${alarmText(a)}${a.active ? ' · still active' : ''}`));
     } else {
       what.append(el('div', 'kind', `⚠ ${a.severity.toUpperCase()} · ${TYPE_WORDS[a.type] || a.type}`), el('div', 'msg', alarmText(a)), el('div', 'since', ''));
       const btn = el('button', 'btn ack', 'ACKNOWLEDGE');
@@ -155,7 +155,10 @@ function renderCompartments(s) {
     k.root.className = `comp ${c.state}${pending ? ' pending' : ''}`;
     k.name.textContent = c.name;
     const sup = c.state === 'suppressed' ? ` (${c.suppressedBy.join(', ')})` : '';
-    k.state.textContent = pending ? 'OUT OF LIMITS · ALARM PENDING' : STATE_WORDS[c.state] + sup;
+    const critical = c.value !== null && ((c.limits.criticalHigh !== undefined && c.value > c.limits.criticalHigh) || (c.limits.criticalLow !== undefined && c.value < c.limits.criticalLow));
+    // Back inside the limits while the rules wait out the clear delay.
+    const clearing = c.value !== null && !outside && (c.state === 'warning' || c.state === 'critical');
+    k.state.textContent = pending ? 'OUT OF LIMITS · ALARM PENDING' : c.state === 'warning' && critical ? 'WARNING · CRITICAL PENDING' : clearing ? 'BACK IN RANGE · CLEARING' : STATE_WORDS[c.state] + sup;
     k.temp.replaceChildren(document.createTextNode(num(c.value)), el('span', 'unit', '°C'));
     k.limits.textContent = LIMIT_WORDS.filter(([f]) => c.limits[f] !== undefined).map(([f, w]) => `${w} ${num(c.limits[f])} °C`).join(' · ');
     k.probes.textContent = 'Probes: ' + c.probes.map((p) => `${p.id} ${p.quality === 'good' ? num(p.value) + ' °C' : p.quality || 'no reading'}`).join(' · ');
