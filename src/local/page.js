@@ -158,7 +158,7 @@ function renderCompartments(s) {
     const critical = c.value !== null && ((c.limits.criticalHigh !== undefined && c.value > c.limits.criticalHigh) || (c.limits.criticalLow !== undefined && c.value < c.limits.criticalLow));
     // Back inside the limits while the rules wait out the clear delay.
     const clearing = c.value !== null && !outside && (c.state === 'warning' || c.state === 'critical');
-    k.state.textContent = pending ? 'OUT OF LIMITS · ALARM PENDING' : c.state === 'warning' && critical ? 'WARNING · CRITICAL PENDING' : clearing ? 'BACK IN RANGE · CLEARING' : STATE_WORDS[c.state] + sup;
+    k.state.textContent = pending ? 'ALARM PENDING' : c.state === 'warning' && critical ? 'CRITICAL PENDING' : clearing ? 'CLEARING' : STATE_WORDS[c.state] + sup;
     k.temp.replaceChildren(document.createTextNode(num(c.value)), el('span', 'unit', '°C'));
     k.limits.textContent = LIMIT_WORDS.filter(([f]) => c.limits[f] !== undefined).map(([f, w]) => `${w} ${num(c.limits[f])} °C`).join(' · ');
     k.probes.textContent = 'Probes: ' + c.probes.map((p) => `${p.id} ${p.quality === 'good' ? num(p.value) + ' °C' : p.quality || 'no reading'}`).join(' · ');
