@@ -177,7 +177,7 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
   });
   const address = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`;
-  log.info({ url, pin: cfg.pin !== undefined }, 'driver display listening');
+  log.info({ url, pinSet: cfg.pin !== undefined }, 'driver display listening');
   if (cfg.pin === undefined) log.warn('no local.pin set: the display shows alarms but cannot acknowledge them or start and end trips');
   return {
     url,
