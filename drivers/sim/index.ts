@@ -1,7 +1,7 @@
 import type { Logger } from '../../src/core/log.ts';
 import type { SimConfig } from '../../src/config/schema-sim.ts';
 import { defaultParams, stepThermal, type ThermalParams, type ThermalState } from './thermal.ts';
-import { DEMO_ROUTE, fixOf, startVehicle, stepVehicle, type VehicleState } from './route.ts';
+import { DEMO_ROUTE, fixOf, openDoors, startVehicle, stepVehicle, type VehicleState } from './route.ts';
 import { epochSentences } from './nmea-format.ts';
 import { startModbusServer, type RegisterSource } from './modbus-server.ts';
 import { startNmeaServer } from './nmea-server.ts';
@@ -30,7 +30,7 @@ function toRegister(celsius: number): number {
  * Simulated devices that speak the real protocols: a Modbus TCP probe module (unit 1, input and
  * holding register i = probe i in int16 tenths of a degree, discrete input i = door of
  * compartment i, coils for a buzzer) and an NMEA 0183 source driving a delivery round.
- * Doors open while the van stands at a shop, so the chiller warms at each delivery.
+ * Doors open at the stops the route says (see DEMO_ROUTE), so compartments warm at deliveries.
  */
 export async function startSimulator(cfg: SimConfig, log: Logger): Promise<Simulator> {
   const rooms: Compartment[] = (cfg.modbus?.compartments ?? []).map((c) => ({
@@ -50,8 +50,9 @@ export async function startSimulator(cfg: SimConfig, log: Logger): Promise<Simul
     discrete: (addr) => rooms[addr]?.state.doorOpen,
     coil: (addr) => (addr < 16 ? (coils.get(addr) ?? false) : undefined),
     setCoil(addr, value) {
+      // The gateway re-asserts its buzzer every 30 s; only a change is news.
+      if (coils.get(addr) !== value) log.info({ coil: addr, value }, `sim coil ${addr} ${value ? 'ON (buzzer sounding)' : 'off'}`);
       coils.set(addr, value);
-      log.info({ coil: addr, value }, 'sim coil written');
     },
   };
 
@@ -61,15 +62,12 @@ export async function startSimulator(cfg: SimConfig, log: Logger): Promise<Simul
 
   let vehicle: VehicleState = startVehicle(DEMO_ROUTE);
   let lastEpoch = 0;
-  let doorRoom = 0;
   const thermalTimer = setInterval(() => {
     const dt = (STEP_MS / 1000) * speedup;
-    const wasParked = vehicle.dwellLeft > 0;
     vehicle = stepVehicle(vehicle, DEMO_ROUTE, STEP_MS / 1000);
-    const atShop = vehicle.dwellLeft > 0 && vehicle.leg !== 0;
-    if (atShop && !wasParked) doorRoom = (doorRoom + 1) % Math.max(rooms.length, 1);
+    const open = openDoors(vehicle, DEMO_ROUTE);
     rooms.forEach((room, i) => {
-      room.state = stepThermal({ ...room.state, doorOpen: atShop && i === doorRoom }, room.params, dt);
+      room.state = stepThermal({ ...room.state, doorOpen: open.has(i) }, room.params, dt);
     });
     const now = Date.now();
     if (nmea && cfg.nmea && now - lastEpoch >= cfg.nmea.intervalMs) {

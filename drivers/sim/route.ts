@@ -4,18 +4,27 @@
  * on the segment; good enough at 1 Hz over a few kilometres.
  */
 export interface Stop {
+  name: string;
   lat: number;
   lon: number;
   /** Seconds parked at this stop. */
   dwell: number;
+  /** Compartment doors (by index) opened on arrival, and for how many seconds of the dwell. */
+  doors?: { compartment: number; sec: number }[];
 }
 
-/** Rungis market -> three shops in the south of Paris -> back to the depot. */
+/**
+ * The demo's delivery round near Rungis market, about 6 minutes a lap, with legs of 450 to
+ * 1000 m so that something happens every minute: a trip from the depot, a brief freezer door
+ * at shop 1, the chiller door left open at shop 2 (warning and critical alarms), and entry
+ * refused at Arena gate 3. The timeline is in README.md.
+ * config/demo.json's `sites` are drawn around these stops.
+ */
 export const DEMO_ROUTE: Stop[] = [
-  { lat: 48.7556, lon: 2.3503, dwell: 20 },
-  { lat: 48.7712, lon: 2.3391, dwell: 45 },
-  { lat: 48.7825, lon: 2.3595, dwell: 45 },
-  { lat: 48.7668, lon: 2.3786, dwell: 45 },
+  { name: 'Rungis depot', lat: 48.7556, lon: 2.3503, dwell: 15 },
+  { name: 'Shop 1', lat: 48.7596, lon: 2.353, dwell: 20, doors: [{ compartment: 1, sec: 8 }] },
+  { name: 'Shop 2', lat: 48.761, lon: 2.359, dwell: 80, doors: [{ compartment: 0, sec: 75 }] },
+  { name: 'Arena gate 3', lat: 48.7575, lon: 2.364, dwell: 40 },
 ];
 
 export interface VehicleState {
@@ -50,6 +59,14 @@ function bearing(a: Stop, b: Stop): number {
   const dLat = b.lat - a.lat;
   const dLon = (b.lon - a.lon) * Math.cos(((a.lat + b.lat) * Math.PI) / 360);
   return ((Math.atan2(dLon, dLat) * 180) / Math.PI + 360) % 360;
+}
+
+/** Which compartments' doors stand open now: during the first seconds of a stop's dwell. */
+export function openDoors(v: VehicleState, route: Stop[]): Set<number> {
+  const stop = route[v.leg]!;
+  if (v.dwellLeft <= 0 || !stop.doors) return new Set();
+  const parkedFor = stop.dwell - v.dwellLeft;
+  return new Set(stop.doors.filter((d) => parkedFor < d.sec).map((d) => d.compartment));
 }
 
 export function startVehicle(route: Stop[]): VehicleState {

@@ -1,5 +1,22 @@
 import { z } from 'zod';
-import { Host, intIn, Port } from './schema-common.ts';
+import { Host, Id, intIn } from './schema-common.ts';
+import { AlarmSeverity } from './schema-rules.ts';
+
+/** Where an alarm is signalled besides the display: the log (console) and relay or buzzer coils. */
+export const AlarmOutputConfig = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('console') }),
+    z.strictObject({
+      type: z.literal('coil'),
+      bus: Id.describe('id of the bus (buses[]) the relay or buzzer module is on'),
+      unit: intIn(0, 255),
+      address: intIn(0, 65535).describe('coil address (function 5); on while an alarm waits for acknowledgement'),
+    }),
+  ],
+  { error: 'expected an output of type "console" or "coil"' },
+);
+export type AlarmOutputConfig = z.infer<typeof AlarmOutputConfig>;
 
 export const LocalConfig = z.strictObject({
   http: z
@@ -10,5 +27,8 @@ export const LocalConfig = z.strictObject({
     .regex(/^[0-9]{4,8}$/, 'expected a PIN of 4 to 8 digits')
     .optional()
     .describe('needed on the display to acknowledge alarms and start or end trips'),
+  outputs: z.array(AlarmOutputConfig).default([{ type: 'console' }]).describe('buzzer, relay and console: on while an alarm is not acknowledged'),
+  outputSeverity: AlarmSeverity.default('warning').describe('lowest severity that switches the outputs on'),
+  historyHours: intIn(1, 48).default(4).describe('hours of temperatures kept for the display\'s chart (in memory)'),
 });
 export type LocalConfig = z.infer<typeof LocalConfig>;

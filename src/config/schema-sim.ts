@@ -20,9 +20,13 @@ export const SimConfig = z.strictObject({
           { name: 'chiller', setpoint: 3, probes: 2 },
           { name: 'freezer', setpoint: -20, probes: 2 },
         ]),
-      speedup: numIn(1, 3600).default(1).describe('thermal model time scale (tests use > 1)'),
+      speedup: numIn(1, 3600).default(1).describe('thermal model time scale: 2 makes temperatures move twice as fast as the clock (tests use > 1)'),
     })
     .optional(),
+  driver: z
+    .strictObject({ ackAfterSec: intIn(1, 3600).default(40).describe('acknowledge each alarm this long after it was raised') })
+    .optional()
+    .describe('a simulated driver that acknowledges alarms on the display with local.pin, so the demo plays unattended'),
   nmea: z
     .strictObject({
       host: Host.default('127.0.0.1'),

@@ -68,6 +68,10 @@ export const GatewayConfig = GatewayConfigShape.superRefine((cfg, ctx) => {
   cfg.inputs.forEach((x, i) => {
     if (!busIds.has(x.bus)) ctx.addIssue({ code: 'custom', path: ['inputs', i, 'bus'], message: `no bus with id "${x.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
   });
+  cfg.local.outputs.forEach((o, i) => {
+    if (o.type === 'coil' && !busIds.has(o.bus))
+      ctx.addIssue({ code: 'custom', path: ['local', 'outputs', i, 'bus'], message: `no bus with id "${o.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
+  });
   const inputIds = new Set(cfg.inputs.map((x) => x.id));
   cfg.compartments.forEach((c, i) => {
     for (const cause of ['defrost', 'door'] as const) {

@@ -1,59 +1,174 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LocalConfig } from '../config/schema-local.ts';
 import type { Logger } from '../core/log.ts';
-import type { LiveSnapshot } from '../runtime/live-state.ts';
+import type { EventDraft } from '../core/types.ts';
 import type { JournalStats } from '../journal/journal.ts';
+import { renderTripReportHtml, type TripReport } from '../rules/index.ts';
+import type { LiveSnapshot } from '../runtime/live-state.ts';
+import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
+import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
+import { TemperatureHistory } from './history.ts';
 import { renderMetrics } from './metrics.ts';
+import { AlarmOutputs, type WriteCoil } from './outputs.ts';
+import { PinGate } from './pin.ts';
+import { HttpError, sendError, sendJson } from './respond.ts';
 import { SseHub } from './sse.ts';
 
-// Read once at start: the page ships with the box, nothing comes from a CDN.
-const PAGE = readFileSync(new URL('./page.html', import.meta.url));
-
 export interface LocalDeps {
+  cfg: LocalConfig;
   log: Logger;
   snapshot: () => LiveSnapshot;
   journalStats: () => JournalStats;
-  healthy: () => boolean;
+  rules: ApiDeps['rules'];
+  /** The probe driver's coil write; the drivers start after the display, so it is looked up per call. */
+  writeCoil: WriteCoil;
+  now?: () => number;
+}
+
+/** The snapshot as the display gets it: the gateway's live state and what the display itself knows. */
+export interface DisplayView extends LiveSnapshot {
+  display: { pinSet: boolean; outputsOn: boolean; lastReport?: { tripId: string; endedAt: string; clean: boolean } };
 }
 
 export interface LocalServer {
   url: string;
-  /** Pushes the current snapshot to every open display. */
+  /** The ticker's heartbeat (every second): chart data, outputs and a fresh snapshot to every display. */
   publish(): void;
+  /** A rules event: displays and outputs follow at once rather than at the next tick. */
+  onEvent(e: EventDraft): void;
   close(): Promise<void>;
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+/** Chart resolution: 4 h of 30 s buckets is 480 points per compartment. */
+const HISTORY_STEP_MS = 30_000;
+/** /healthz fails when the ticker that drives rules and display has not run for this long. */
+const STALL_MS = 5_000;
 
-/** The driver display, its live feed, /metrics and /healthz. */
-export async function startLocalServer(host: string, port: number, deps: LocalDeps): Promise<LocalServer> {
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => void | Promise<void>;
+
+/** The driver display, its API, live feed, alarm outputs, /metrics and /healthz. */
+export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
+  const { cfg, log } = deps;
+  const now = deps.now ?? Date.now;
+  const assets = loadAssets();
   const hub = new SseHub();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-    switch (url.pathname) {
-      case '/':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        return res.end(PAGE);
-      case '/events':
-        return hub.add(res, { event: 'snapshot', data: deps.snapshot() });
-      case '/api/state':
-        return json(res, 200, deps.snapshot());
-      case '/healthz': {
-        const ok = deps.healthy();
-        return json(res, ok ? 200 : 503, { ok });
-      }
-      case '/metrics':
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        return res.end(renderMetrics(deps.snapshot(), deps.journalStats()));
-      default:
-        return json(res, 404, { error: `no such page: ${url.pathname}` });
-    }
+  const pins = new PinGate(cfg.pin);
+  const history = new TemperatureHistory(cfg.historyHours * 3_600_000, HISTORY_STEP_MS);
+  const outputs = new AlarmOutputs(cfg.outputs, cfg.outputSeverity, { log, writeCoil: deps.writeCoil });
+  const api: ApiDeps = { rules: deps.rules, pins, log, now };
+  let lastReport: TripReport | undefined;
+  let lastBeat = now();
+
+  const view = (): DisplayView => ({
+    ...deps.snapshot(),
+    display: {
+      pinSet: cfg.pin !== undefined,
+      outputsOn: outputs.on,
+      ...(lastReport && { lastReport: { tripId: lastReport.tripId, endedAt: lastReport.endedAt, clean: lastReport.clean } }),
+    },
   });
+
+  const refresh = () => {
+    const t = now();
+    const snap = deps.snapshot();
+    for (const c of snap.compartments) if (c.value !== null) history.add(c.id, t, c.value);
+    outputs.update(snap.alarms, t);
+    if (hub.size > 0) hub.send('snapshot', view());
+  };
+
+  // Several events from one evaluation (raise, then entry refused) make one push.
+  let pending = false;
+  const soon = () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      refresh();
+    });
+  };
+
+  const respond = (res: http.ServerResponse, r: ApiResult) => {
+    sendJson(res, r.status, r.body);
+    soon();
+  };
+
+  const routes: { method: string; path: RegExp; handler: Handler }[] = [
+    { method: 'GET', path: /^\/events$/, handler: (_req, res) => hub.add(res, { event: 'snapshot', data: view() }) },
+    { method: 'GET', path: /^\/api\/state$/, handler: (_req, res) => sendJson(res, 200, view()) },
+    { method: 'GET', path: /^\/api\/history$/, handler: (_req, res) => sendJson(res, 200, { stepMs: history.stepMs, windowMs: history.windowMs, compartments: history.snapshot() }) },
+    { method: 'POST', path: /^\/api\/alarms\/([^/]+)\/ack$/, handler: async (req, res, [id]) => respond(res, await acknowledgeAlarm(req, decodeURIComponent(id!), api)) },
+    { method: 'POST', path: /^\/api\/trip\/start$/, handler: async (req, res) => respond(res, await startTrip(req, api)) },
+    { method: 'POST', path: /^\/api\/trip\/end$/, handler: async (req, res) => respond(res, await endTrip(req, api)) },
+    {
+      method: 'GET',
+      path: /^\/api\/trip\/report$/,
+      handler: (_req, res) => (lastReport ? sendJson(res, 200, lastReport) : sendError(res, new HttpError(404, 'no trip has ended since the box started'))),
+    },
+    {
+      method: 'GET',
+      path: /^\/report$/,
+      handler: (_req, res) => {
+        if (!lastReport) return sendError(res, new HttpError(404, 'no trip has ended since the box started'));
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': REPORT_CSP });
+        res.end(renderTripReportHtml(lastReport));
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/healthz$/,
+      handler: (_req, res) => {
+        const stalledMs = now() - lastBeat;
+        const ok = stalledMs < STALL_MS;
+        sendJson(res, ok ? 200 : 503, { ok, ...(!ok && { error: `rules and display have not been updated for ${Math.round(stalledMs / 1000)} s` }), health: deps.snapshot().health });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/metrics$/,
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(renderMetrics(deps.snapshot(), deps.journalStats(), { clients: hub.size, pinFailures: pins.failures, outputsOn: outputs.on }));
+      },
+    },
+  ];
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const asset = assets.get(path);
+    if (asset && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff' });
+      return res.end(req.method === 'HEAD' ? undefined : asset.body);
+    }
+    // Browsers ask for an icon unprompted; the page has none, and a 404 in every log helps nobody.
+    if (path === '/favicon.ico') return res.writeHead(204).end();
+    const matching = routes.filter((r) => r.path.test(path));
+    if (matching.length === 0 && !asset) throw new HttpError(404, `no such page: ${path} (the display is at /)`);
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) {
+      const allowed = asset ? ['GET', 'HEAD'] : matching.map((r) => r.method);
+      throw new HttpError(405, `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
+    }
+    await route.handler(req, res, path.match(route.path)!.slice(1));
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (err instanceof HttpError) return sendError(res, err);
+      log.error({ err, url: req.url, method: req.method }, 'display: request failed');
+      sendError(res, new HttpError(500, 'internal error on the box: see its log'));
+    });
+  });
+  // Malformed HTTP never reaches a handler: answer 400 and drop the connection.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+
+  const { host, port } = cfg.http;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`display cannot listen on ${host}:${port} (${err.code}): set local.http.port or COLDGATE_HTTP_PORT`)),
@@ -61,12 +176,18 @@ export async function startLocalServer(host: string, port: number, deps: LocalDe
     server.listen(port, host, resolve);
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${host}:${address.port}/`;
-  deps.log.info({ url }, 'driver display listening');
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`;
+  log.info({ url, pinSet: cfg.pin !== undefined }, 'driver display listening');
+  if (cfg.pin === undefined) log.warn('no local.pin set: the display shows alarms but cannot acknowledge them or start and end trips');
   return {
     url,
     publish: () => {
-      if (hub.size > 0) hub.send('snapshot', deps.snapshot());
+      lastBeat = now();
+      refresh();
+    },
+    onEvent: (e) => {
+      if (e.type === 'trip.ended' && e.data?.report) lastReport = e.data.report as TripReport;
+      soon();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
 import { Uplink, type IncomingCommand } from '../uplink/uplink.ts';
 import { startSimulator, type Simulator } from '../../drivers/sim/index.ts';
+import { startSimDriver } from '../../drivers/sim/driver.ts';
 import { createProbeDrivers, type ProbeDrivers } from '../../drivers/modbus-probe/index.ts';
 import { createGpsDriver, type GpsDriver } from '../../drivers/gps-nmea/index.ts';
 import { LiveState } from './live-state.ts';
@@ -68,9 +69,12 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
 
     const clock = new Clock();
     const rulesLog = log.child({ mod: 'rules' });
+    // The display exists only after the rules engine; events before that have nothing to show.
+    let local: LocalServer | undefined;
     const rules = createRulesEngine(cfg, {
       // Alarms and their transitions go through the journal like samples: nothing is lost offline.
       emit: (event) => {
+        local?.onEvent(event);
         journal.append(event).then(
           () => rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message),
           (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
@@ -91,13 +95,20 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     let gps: GpsDriver | undefined;
     const health = (): DeviceHealth[] => [uplink.health(), ...(probes?.health() ?? []), ...(gps ? [gps.health()] : [])];
 
-    const local: LocalServer = await startLocalServer(cfg.local.http.host, cfg.local.http.port, {
+    const display = await startLocalServer({
+      cfg: cfg.local,
       log: log.child({ mod: 'local' }),
       snapshot: () => live.snapshot(),
       journalStats: () => journal.stats(),
-      healthy: () => true,
+      rules,
+      writeCoil: (bus, unit, address, value) => (probes ? probes.writeCoil(bus, unit, address, value) : Promise.reject(new Error('Modbus drivers not started yet'))),
     });
-    stops.push(() => local.close());
+    local = display;
+    stops.push(() => display.close());
+    if (cfg.sim?.driver && cfg.local.pin) {
+      const driver = startSimDriver({ url: display.url, pin: cfg.local.pin, ackAfterSec: cfg.sim.driver.ackAfterSec, log: log.child({ mod: 'sim-driver' }) });
+      stops.push(async () => driver.close());
+    }
 
     // A sample counts once the journal has committed it; only then is it shown, judged or sent.
     const sink = (draft: RecordDraft) => {
@@ -125,7 +136,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       live.setHealth(now);
       rules.onHealth(now);
       rules.tick(clock.nowMs().ms);
-      local.publish();
+      display.publish();
       if (Date.now() - lastLatest >= LATEST_INTERVAL_MS) {
         lastLatest = Date.now();
         uplink.publishLatest();
@@ -135,7 +146,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: local.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), stop: stopAll };
+    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
