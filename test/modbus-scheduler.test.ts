@@ -34,6 +34,7 @@ function scriptedLink(opts: { latencyMs: number; dead?: number[] }) {
     cfg,
     read: (unit, fn, address, count) => request(`read ${unit}:${address}+${count}`, unit, Array.from({ length: count }, () => 200)),
     writeCoil: (unit, address) => request(`coil ${unit}:${address}`, unit, undefined),
+    readBit: (unit, fn, address) => request(`bit ${fn} ${unit}:${address}`, unit, address % 2 === 1),
   };
   return { link, log, maxBusy: () => maxBusy };
 }

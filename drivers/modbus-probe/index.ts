@@ -7,6 +7,8 @@ import { BusLink, describeBus } from './link.ts';
 import { planJobs, type ProbePlan } from './plan.ts';
 import { judgePoll, type PollOutcome } from './reading.ts';
 import { BusScheduler } from './scheduler.ts';
+import { InputPoller } from './inputs.ts';
+import type { InputConfig } from '../../src/config/schema-rules.ts';
 
 export interface ProbeDrivers {
   /** Opens every bus in the background and starts polling; never throws for an absent device. */
@@ -23,6 +25,8 @@ export interface ProbeDriverDeps {
   sink: SampleSink;
   clock: Clock;
   log: Logger;
+  /** A door contact or defrost relay from `inputs[]` changed (the rules' suppression). */
+  onInput?: (id: string, on: boolean) => void;
 }
 
 const START_GRACE_MS = 1000;
@@ -34,7 +38,7 @@ interface Bus {
   lastOkAt?: string;
 }
 
-export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfig[] }, deps: ProbeDriverDeps): ProbeDrivers {
+export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfig[]; inputs?: InputConfig[] }, deps: ProbeDriverDeps): ProbeDrivers {
   const { sink, clock } = deps;
   const log = deps.log.child({ driver: 'modbus-probe' });
   const health = new Map<string, ProbeHealth>();
@@ -81,6 +85,13 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
     buses.set(b.id, bus);
   }
 
+  function busOf(busId: string, what: string): Bus {
+    const bus = buses.get(busId);
+    if (!bus) throw new Error(`${what}: no bus with id "${busId}" (known: ${[...buses.keys()].join(', ') || 'none'})`);
+    return bus;
+  }
+  const inputs = new InputPoller(cfg.inputs ?? [], (busId, unit, fn, address) => busOf(busId, 'input read').scheduler.readBit(unit, fn, address), deps.onInput ?? (() => {}), log);
+
   function busHealth(bus: Bus): DeviceHealth {
     const { link, scheduler } = bus;
     const backingOff = scheduler.backingOff();
@@ -107,17 +118,17 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
       // A moment to connect, so the first poll is not a needless "not connected"; an absent bus does not hold up the rest.
       await Promise.all([...buses.values()].map((b) => b.link.waitOpen(START_GRACE_MS)));
       for (const bus of buses.values()) bus.scheduler.start();
+      inputs.start();
     },
     async stop() {
+      inputs.stop();
       await Promise.all([...buses.values()].map((b) => Promise.all([b.scheduler.stop(), b.link.stop()])));
     },
     health() {
       return [...[...health.values()].map((h) => h.snapshot()), ...[...buses.values()].map(busHealth)];
     },
-    writeCoil(busId, unit, address, value) {
-      const bus = buses.get(busId);
-      if (!bus) return Promise.reject(new Error(`coil write: no bus with id "${busId}" (known: ${[...buses.keys()].join(', ') || 'none'})`));
-      return bus.scheduler.writeCoil(unit, address, value);
+    async writeCoil(busId, unit, address, value) {
+      return busOf(busId, 'coil write').scheduler.writeCoil(unit, address, value);
     },
   };
 }

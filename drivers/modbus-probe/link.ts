@@ -206,6 +206,11 @@ export class BusLink {
     return res.data;
   }
 
+  async readBit(unit: number, fn: 1 | 2, address: number): Promise<boolean> {
+    const res = await this.request(unit, (c) => (fn === 1 ? c.readCoils(address, 1) : c.readDiscreteInputs(address, 1)));
+    return res.data[0] === true;
+  }
+
   async writeCoil(unit: number, address: number, value: boolean): Promise<void> {
     await this.request(unit, (c) => c.writeCoil(address, value));
   }

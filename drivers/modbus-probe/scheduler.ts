@@ -5,7 +5,7 @@ import { classifyError, type CommsFault } from './faults.ts';
 import type { BusLink } from './link.ts';
 
 /** What the scheduler needs of a link; tests drive it with a scripted one. */
-export type PollLink = Pick<BusLink, 'cfg' | 'read' | 'writeCoil'>;
+export type PollLink = Pick<BusLink, 'cfg' | 'read' | 'writeCoil' | 'readBit'>;
 import type { ProbePlan, ReadJob } from './plan.ts';
 import type { PollOutcome } from './reading.ts';
 
@@ -14,11 +14,17 @@ interface Slave {
   until: number;
 }
 
-interface CoilWrite {
+/** A one-off request between the polls: a coil write (ahead of everything) or a door or defrost contact read. */
+interface Urgent {
+  kind: 'write' | 'read';
+  /** For errors people read, e.g. "coil write". */
+  what: string;
   unit: number;
   address: number;
-  value: boolean;
-  resolve: () => void;
+  send: () => Promise<unknown>;
+  /** Lost or garbled answers are retried this often before the caller hears of it. */
+  attempts: number;
+  resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
 
@@ -47,7 +53,9 @@ export interface BusCounters {
 export class BusScheduler {
   private readonly jobs: Scheduled[];
   private readonly slaves = new Map<number, Slave>();
-  private readonly writes: CoilWrite[] = [];
+  private readonly urgent: Urgent[] = [];
+  /** Bit reads take turns with due polls, so contacts polled fast never starve the probes. */
+  private lastWasRead = false;
   private stopped = true;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
@@ -75,7 +83,7 @@ export class BusScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    for (const w of this.writes.splice(0)) w.reject(new Error(`coil write to unit ${w.unit} address ${w.address} not sent: the bus was stopped`));
+    for (const u of this.urgent.splice(0)) u.reject(new Error(`${u.what} to unit ${u.unit} address ${u.address} not sent: the bus was stopped`));
     await this.loopDone;
   }
 
@@ -91,9 +99,21 @@ export class BusScheduler {
   }
 
   writeCoil(unit: number, address: number, value: boolean): Promise<void> {
-    if (this.stopped) return Promise.reject(new Error(`coil write to unit ${unit} address ${address} not sent: the bus is not running`));
+    this.counters.coilWrites += 1;
+    return this.enqueue('write', 'coil write', unit, address, WRITE_ATTEMPTS, () => this.link.writeCoil(unit, address, value)).then(() => undefined);
+  }
+
+  /** One digital input (function 1 coil or 2 discrete input), read between polls. */
+  readBit(unit: number, fn: 1 | 2, address: number): Promise<boolean> {
+    const slave = this.slave(unit);
+    if (slave.until > this.now()) return Promise.reject(new Error(`${fn === 1 ? 'coil' : 'discrete input'} read on bus ${this.link.cfg.id} unit ${unit} address ${address} skipped: unit not answering (${slave.failures} timeouts in a row)`));
+    return this.enqueue('read', fn === 1 ? 'coil read' : 'discrete input read', unit, address, 1, () => this.link.readBit(unit, fn, address)) as Promise<boolean>;
+  }
+
+  private enqueue(kind: Urgent['kind'], what: string, unit: number, address: number, attempts: number, send: () => Promise<unknown>): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new Error(`${what} to unit ${unit} address ${address} not sent: the bus is not running`));
     return new Promise((resolve, reject) => {
-      this.writes.push({ unit, address, value, resolve, reject });
+      this.urgent.push({ kind, what, unit, address, send, attempts, resolve, reject });
       this.wake?.();
     });
   }
@@ -111,12 +131,17 @@ export class BusScheduler {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const write = this.writes.shift();
-      if (write) {
-        await this.runWrite(write);
+      const job = this.jobs.reduce<Scheduled | undefined>((a, j) => (a === undefined || j.due < a.due ? j : a), undefined);
+      const jobDue = job !== undefined && job.due <= this.now();
+      const writeAt = this.urgent.findIndex((u) => u.kind === 'write');
+      const nextAt = writeAt >= 0 ? writeAt : jobDue && this.lastWasRead ? -1 : this.urgent.length > 0 ? 0 : -1;
+      if (nextAt >= 0) {
+        const [urgent] = this.urgent.splice(nextAt, 1);
+        this.lastWasRead = urgent!.kind === 'read';
+        await this.runUrgent(urgent!);
         continue;
       }
-      const job = this.jobs.reduce<Scheduled | undefined>((a, j) => (a === undefined || j.due < a.due ? j : a), undefined);
+      this.lastWasRead = false;
       const wait = job ? job.due - this.now() : 3_600_000;
       if (!job || wait > 0) {
         await this.sleep(wait);
@@ -130,16 +155,18 @@ export class BusScheduler {
   }
 
   /** An alarm output must not stay silent because one answer was lost: lost or garbled answers are retried. */
-  private async runWrite(w: CoilWrite): Promise<void> {
-    this.counters.coilWrites += 1;
+  private async runUrgent(u: Urgent): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      this.counters.requests += 1;
       try {
-        await this.link.writeCoil(w.unit, w.address, w.value);
-        return w.resolve();
+        const value = await u.send();
+        if (u.kind === 'read') this.slave(u.unit).failures = 0;
+        return u.resolve(value);
       } catch (err) {
         const fault = classifyError(err, this.link.cfg.timeoutMs);
-        if (attempt < WRITE_ATTEMPTS && (fault.kind === 'timeout' || fault.kind === 'crc') && !this.stopped) continue;
-        return w.reject(new Error(`coil write on bus ${this.link.cfg.id} unit ${w.unit} address ${w.address} failed: ${fault.text}`));
+        if (u.kind === 'read' && fault.kind === 'timeout') this.timedOut(u.unit, this.slave(u.unit));
+        if (attempt < u.attempts && (fault.kind === 'timeout' || fault.kind === 'crc') && !this.stopped) continue;
+        return u.reject(new Error(`${u.what} on bus ${this.link.cfg.id} unit ${u.unit} address ${u.address} failed: ${fault.text}`));
       }
     }
   }

@@ -121,7 +121,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       );
     };
 
-    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes }, { sink, clock, log: log.child({ mod: 'modbus' }) });
+    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes, inputs: cfg.inputs }, { sink, clock, log: log.child({ mod: 'modbus' }), onInput: (id, on) => rules.onInput(id, on) });
     await probes.start();
     stops.push(() => probes!.stop());
     if (cfg.gps) {

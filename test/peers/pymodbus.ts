@@ -8,6 +8,7 @@ export interface UnitSpec {
   ir?: Record<number, number[]>;
   hr?: Record<number, number[]>;
   co?: Record<number, number[]>;
+  di?: Record<number, number[]>;
   fail?: { ir?: number[]; hr?: number[] };
   delay?: number;
 }
@@ -54,7 +55,7 @@ export class PymodbusSlave {
     return this.nextLine();
   }
 
-  async set(unit: number, table: 'ir' | 'hr' | 'co', address: number, words: number[]): Promise<void> {
+  async set(unit: number, table: 'ir' | 'hr' | 'co' | 'di', address: number, words: number[]): Promise<void> {
     const reply = await this.command(`set ${unit} ${table} ${address} ${words.join(' ')}`);
     if (reply !== 'ok') throw new Error(reply);
   }
