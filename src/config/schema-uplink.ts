@@ -30,7 +30,14 @@ export const UplinkConfig = z.strictObject({
   password: z.string().optional(),
   tls: TlsConfig.optional(),
   topicRoot: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('coldgate/v1'),
-  batchMaxRecords: intIn(1, 10000).default(500),
+  batchMaxRecords: intIn(1, 50000).default(5000).describe('records per MQTT message; readings cost a few bytes each in a batch'),
+  compression: z
+    .enum(['deflate', 'none'])
+    .default('deflate')
+    .describe('zlib-compress batches, announced by the MQTT 5 user property content-encoding; MQTT 3.1.1 always sends plain JSON'),
+  rateLimitBytesPerSec: intIn(0, 1_000_000_000)
+    .default(0)
+    .describe('average payload bytes/s for batches, so a backlog does not flood a cellular link; 0 = unlimited'),
   batchIntervalMs: Millis().default(500).describe('how long records may wait to fill a batch'),
   inflightWindow: intIn(1, 1024).default(16).describe('batches published but not yet PUBACKed'),
   keepaliveSec: intIn(5, 3600).default(30),

@@ -82,7 +82,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger): Promise<Gat
 
     let probes: ProbeDrivers | undefined;
     let gps: GpsDriver | undefined;
-    const health = (): DeviceHealth[] => [uplink.health(), ...(probes?.health() ?? []), ...(gps ? [gps.health()] : [])];
+    const health = (): DeviceHealth[] => [uplink.health(), journal.health(), ...(probes?.health() ?? []), ...(gps ? [gps.health()] : [])];
 
     const local: LocalServer = await startLocalServer(cfg.local.http.host, cfg.local.http.port, {
       log: log.child({ mod: 'local' }),
