@@ -106,6 +106,8 @@ export interface Arrival {
   payloadBytes: number;
   contentType?: string;
   contentEncoding?: string;
+  /** A retained copy sent on subscribe, not a live publish. */
+  retained: boolean;
   body?: unknown;
   at: number;
 }
@@ -130,12 +132,13 @@ export class Collector {
   ) {}
 
   async connect(): Promise<void> {
-    const client = mqtt.connect(this.url, { clientId: this.clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 200 });
+    // The session keeps the subscription: subscribing again on reconnect would replay retained copies.
+    const client = mqtt.connect(this.url, { clientId: this.clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 100, resubscribe: false });
     this.client = client;
     client.on('message', (topic, payload, packet) => {
       const user = packet.properties?.userProperties?.['content-encoding'];
       const contentEncoding = Array.isArray(user) ? user[0] : user;
-      const arrival: Arrival = { topic, payloadBytes: payload.length, contentType: packet.properties?.contentType, contentEncoding, at: Date.now() };
+      const arrival: Arrival = { topic, payloadBytes: payload.length, contentType: packet.properties?.contentType, contentEncoding, retained: packet.retain, at: Date.now() };
       if (topic.endsWith('/telemetry') || topic.endsWith('/events')) {
         arrival.records = decodeBatch(payload, contentEncoding).records;
         for (const r of arrival.records) this.take(r);
