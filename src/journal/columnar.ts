@@ -5,7 +5,7 @@ import type { JournalRecord, TemperatureDraft, TimeQuality } from '../core/types
  * reading costs a few bytes instead of a hundred. Good temperature readings become one series
  * per (probe, compartment, tq) with delta-coded seq, timestamp and value columns; everything
  * else (events, gaps, positions, faults, odd values) stays a verbatim record. Decoding gives
- * back exactly the records that went in (same fields and values), in seq order.
+ * back exactly the records that went in (same fields and values; -0 becomes 0 as in JSON), in seq order.
  *
  * Worked example, readings of probe p1 (compartment front, tq system) at seq 11, 13, 14:
  *   {ts 2024-01-01T00:00:00.000Z, value 4.2}, {ts ...00:01.000Z, 4.3}, {ts ...00:02.000Z, 4.2}
@@ -77,7 +77,7 @@ export function canonicalMs(ts: string): number {
 type Compactable = TemperatureDraft & { seq: number; value: number };
 
 function isCompactable(r: JournalRecord): r is Compactable {
-  if (r.kind !== 'temperature' || r.quality !== 'good' || typeof r.value !== 'number' || Object.is(r.value, -0)) return false;
+  if (r.kind !== 'temperature' || r.quality !== 'good' || typeof r.value !== 'number') return false;
   if (r.compartment !== undefined && typeof r.compartment !== 'string') return false;
   // Any other field (error, or one a driver added) would be lost in columns: keep such records whole.
   for (const key in r) if (!TEMPERATURE_KEYS.has(key)) return false;

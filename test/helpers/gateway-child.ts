@@ -34,6 +34,8 @@ export interface ChildOptions {
   journal?: Record<string, unknown>;
   uplink?: Record<string, unknown>;
   logLevel?: string;
+  /** RLIMIT_FSIZE in bytes (prlimit): writes past it fail with EFBIG, as on a full disk. */
+  fileSizeLimit?: number;
 }
 
 export interface ChildStatus {
@@ -57,7 +59,9 @@ export class GatewayChild {
   readonly exited: Promise<number | null>;
 
   constructor(opts: ChildOptions, env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', SELF, JSON.stringify(opts)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const node = [process.execPath, '--import', 'tsx', SELF, JSON.stringify(opts)];
+    const argv = opts.fileSizeLimit ? ['prlimit', `--fsize=${opts.fileSizeLimit}`, '--', ...node] : node;
+    this.proc = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
     this.proc.stdout!.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString();
@@ -183,6 +187,9 @@ export class Collector {
 }
 
 async function childMain(opts: ChildOptions): Promise<void> {
+  // Past RLIMIT_FSIZE the kernel also sends SIGXFSZ, which would kill the process: a real full
+  // disk sends none, so ignore it and let the write fail with EFBIG.
+  if (opts.fileSizeLimit) process.on('SIGXFSZ', () => undefined);
   const { Journal } = await import('../../src/journal/journal.ts');
   const { Uplink } = await import('../../src/uplink/uplink.ts');
   const { JournalConfig } = await import('../../src/config/schema-journal.ts');
