@@ -31,6 +31,8 @@ export interface JournalStats {
   nextSeq: number;
   usedBytes: number;
   maxBytes: number;
+  /** compactRange runs since open (see compactor.ts). */
+  compactions: number;
   lanes: Record<Lane, LaneStats>;
 }
 
@@ -280,7 +282,7 @@ export class Journal {
       const m = this.lanes[lane];
       lanes[lane] = { records: m.count - this.headAcked[lane], bytes: m.bytes, ackedThrough: m.ackedThrough, dropped: m.dropped };
     }
-    return { nextSeq: this.nextSeq, usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes, maxBytes: this.cfg.maxBytes, lanes };
+    return { nextSeq: this.nextSeq, usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes, maxBytes: this.cfg.maxBytes, compactions: this.compactor.count, lanes };
   }
 
   /** For the display, /metrics and the rules' journal-full alarm (which reads usedBytes / maxBytes). */
