@@ -17,6 +17,8 @@ export const UplinkConfig = z.strictObject({
   url: z
     .string()
     .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/, 'expected a broker URL such as mqtt://host:1883 or mqtts://host:8883')
+    // A URL is logged and shown; secrets belong in fields that the logger redacts.
+    .regex(/^[a-z]+:\/\/[^/@]*$|^[a-z]+:\/\/[^@]*\//, 'must not hold credentials (user:password@): use uplink.username/password or COLDGATE_MQTT_USERNAME/PASSWORD')
     .default('mqtt://127.0.0.1:1883'),
   embeddedBroker: EmbeddedBroker.optional().describe(
     'start an in-process MQTT broker (demo and bench only); ignored when COLDGATE_MQTT_URL is set',

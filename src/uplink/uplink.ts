@@ -33,11 +33,6 @@ export interface IncomingCommand {
   correlationData?: Buffer;
 }
 
-/** The broker URL without credentials, for logs: mqtt://u:secret@host:1883 -> mqtt://host:1883. */
-export function safeUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
-}
-
 /**
  * Drains the journal to the broker: QoS 1 batches, a bounded in-flight window, and the journal
  * acked through a seq only once every batch up to it has its PUBACK.
@@ -134,7 +129,7 @@ export class Uplink {
     client.on('error', (err) => {
       if (err.message === this.lastError) return;
       this.lastError = err.message;
-      this.deps.log.warn({ err: err.message, url: safeUrl(this.cfg.url) }, 'uplink error');
+      this.deps.log.warn({ err: err.message, url: this.cfg.url }, 'uplink error');
     });
   }
 
@@ -142,7 +137,7 @@ export class Uplink {
     this.connectedAt = new Date().toISOString();
     this.backoffMs = this.cfg.reconnectMinMs;
     this.lastError = undefined;
-    this.deps.log.info({ url: safeUrl(this.cfg.url) }, 'uplink connected');
+    this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
     const retained = { qos: 1 as const, retain: true };
     client.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
     this.publishLatest();
@@ -160,7 +155,7 @@ export class Uplink {
 
   private onClose(client: MqttClient, options: IClientOptions): void {
     if (this.connectedAt !== undefined) {
-      this.deps.log.warn({ url: safeUrl(this.cfg.url) }, 'uplink offline');
+      this.deps.log.warn({ url: this.cfg.url }, 'uplink offline');
       this.disconnectedSince = Date.now();
     }
     this.connectedAt = undefined;
@@ -290,7 +285,7 @@ export class Uplink {
       id: 'uplink',
       kind: 'uplink',
       state: online ? 'ok' : 'offline',
-      detail: online ? `connected to ${safeUrl(this.cfg.url)}` : `offline${this.lastError ? `: ${this.lastError}` : ''}`,
+      detail: online ? `connected to ${this.cfg.url}` : `offline${this.lastError ? `: ${this.lastError}` : ''}`,
       lastOkAt: this.connectedAt,
       offlineForMs: online ? 0 : Date.now() - this.disconnectedSince,
       published: this.published,
