@@ -9,6 +9,9 @@ const OVERRIDES = {
   COLDGATE_MQTT_URL: ['uplink', 'url'],
   COLDGATE_MQTT_USERNAME: ['uplink', 'username'],
   COLDGATE_MQTT_PASSWORD: ['uplink', 'password'],
+  COLDGATE_MQTT_CA: ['uplink', 'tls', 'ca'],
+  COLDGATE_MQTT_CERT: ['uplink', 'tls', 'cert'],
+  COLDGATE_MQTT_KEY: ['uplink', 'tls', 'key'],
   COLDGATE_HTTP_PORT: ['local', 'http', 'port'],
   COLDGATE_LOG_LEVEL: ['logLevel'],
 } as const satisfies Record<string, readonly string[]>;

@@ -4,7 +4,9 @@ import { intIn, Millis } from './schema-common.ts';
 export const JournalConfig = z.strictObject({
   fsync: z.boolean().default(true).describe('fsync every group commit: survives power loss, costs throughput'),
   commitIntervalMs: Millis(1, 5000).default(20).describe('group commit window'),
-  maxBytes: intIn(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
-  maxAgeDays: z.number().min(1).default(400).describe('EU 37/2005 asks to keep records a year'),
+  maxBytes: intIn(16 * 1024, Number.MAX_SAFE_INTEGER)
+    .default(512 * 1024 * 1024)
+    .describe('bytes the journal may hold (compressed records); when full the oldest readings go, events never, and a gap record says so'),
+  maxAgeDays: z.number().min(1).default(400).describe('unsent readings older than this are dropped (with a gap record); EU 37/2005 asks to keep records a year'),
 });
 export type JournalConfig = z.infer<typeof JournalConfig>;

@@ -17,6 +17,8 @@ export const UplinkConfig = z.strictObject({
   url: z
     .string()
     .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/, 'expected a broker URL such as mqtt://host:1883 or mqtts://host:8883')
+    // A URL is logged and shown; secrets belong in fields that the logger redacts.
+    .regex(/^[a-z]+:\/\/[^/@]*$|^[a-z]+:\/\/[^@]*\//, 'must not hold credentials (user:password@): use uplink.username/password or COLDGATE_MQTT_USERNAME/PASSWORD')
     .default('mqtt://127.0.0.1:1883'),
   embeddedBroker: EmbeddedBroker.optional().describe(
     'start an in-process MQTT broker (demo and bench only); ignored when COLDGATE_MQTT_URL is set',
@@ -30,7 +32,14 @@ export const UplinkConfig = z.strictObject({
   password: z.string().optional(),
   tls: TlsConfig.optional(),
   topicRoot: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('coldgate/v1'),
-  batchMaxRecords: intIn(1, 10000).default(500),
+  batchMaxRecords: intIn(1, 50000).default(5000).describe('records per MQTT message; readings cost a few bytes each in a batch'),
+  compression: z
+    .enum(['deflate', 'none'])
+    .default('deflate')
+    .describe('zlib-compress batches, announced by the MQTT 5 user property content-encoding; MQTT 3.1.1 always sends plain JSON'),
+  rateLimitBytesPerSec: intIn(0, 1_000_000_000)
+    .default(0)
+    .describe('average payload bytes/s for batches, so a backlog does not flood a cellular link; 0 = unlimited'),
   batchIntervalMs: Millis().default(500).describe('how long records may wait to fill a batch'),
   inflightWindow: intIn(1, 1024).default(16).describe('batches published but not yet PUBACKed'),
   keepaliveSec: intIn(5, 3600).default(30),

@@ -5,7 +5,7 @@ import type { Lane } from '../core/types.ts';
  * `c!lane!hex(s)` is the one that holds seq s: a read from a cursor is one seek, not a scan.
  *   c!telemetry!00000000000004d2  -> chunk of records whose last seq is 1234
  *   m!seq                         -> next seq to assign (written in the same batch as chunks)
- *   m!ack!telemetry               -> highest seq PUBACKed on that lane
+ *   m!lane!telemetry              -> that lane's cursors and totals (LaneMeta, JSON)
  */
 export const SEQ_KEY = 'm!seq';
 
@@ -17,8 +17,8 @@ export function lanePrefix(lane: Lane): { gte: string; lt: string } {
   return { gte: `c!${lane}!`, lt: `c!${lane}"` };
 }
 
-export function ackKey(lane: Lane): string {
-  return `m!ack!${lane}`;
+export function laneMetaKey(lane: Lane): string {
+  return `m!lane!${lane}`;
 }
 
 export function seqOfChunkKey(key: string): number {

@@ -93,7 +93,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
 
     let probes: ProbeDrivers | undefined;
     let gps: GpsDriver | undefined;
-    const health = (): DeviceHealth[] => [uplink.health(), ...(probes?.health() ?? []), ...(gps ? [gps.health()] : [])];
+    const health = (): DeviceHealth[] => [uplink.health(), journal.health(), ...(probes?.health() ?? []), ...(gps ? [gps.health()] : [])];
 
     const display = await startLocalServer({
       cfg: cfg.local,

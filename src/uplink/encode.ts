@@ -1,26 +1,42 @@
+import { deflateSync } from 'node:zlib';
 import type { JournalRecord, Lane } from '../core/types.ts';
+import { toColumnar, type TemperatureSeries } from '../journal/columnar.ts';
 
-export const BATCH_SCHEMA = 'coldgate.batch/1';
+export const BATCH_SCHEMA = 'coldgate.batch/2';
+export const CONTENT_TYPE = 'application/json';
 
+/**
+ * One MQTT message carrying many records (contract: contract/batch.schema.json). Good
+ * temperature readings travel as delta-coded series (see journal/columnar.ts), the rest as
+ * records; a decoder (decode.ts) restores the records. The cloud de-duplicates on
+ * (gatewayId, seq).
+ */
 export interface BatchPayload {
   schema: typeof BATCH_SCHEMA;
   gatewayId: string;
   lane: Lane;
-  /** First and last seq of `records`, so a consumer sees gaps without reading them all. */
+  /** First and last seq and how many records, so a consumer sees gaps without decoding them all. */
   fromSeq: number;
   toSeq: number;
+  count: number;
+  temperatures: TemperatureSeries[];
   records: JournalRecord[];
 }
 
-/** One MQTT message carrying many records: the cloud de-duplicates on (gatewayId, record.seq). */
-export function encodeBatch(gatewayId: string, lane: Lane, records: JournalRecord[]): Buffer {
-  const payload: BatchPayload = {
-    schema: BATCH_SCHEMA,
-    gatewayId,
-    lane,
-    fromSeq: records[0]!.seq,
-    toSeq: records[records.length - 1]!.seq,
-    records,
-  };
-  return Buffer.from(JSON.stringify(payload));
+/** 'deflate' is the zlib format (RFC 1950), as HTTP's Content-Encoding: deflate. */
+export type ContentEncoding = 'deflate' | 'identity';
+
+export interface EncodedBatch {
+  payload: Buffer;
+  encoding: ContentEncoding;
+}
+
+export function batchPayload(gatewayId: string, lane: Lane, records: readonly JournalRecord[]): BatchPayload {
+  const { temperatures, records: rest } = toColumnar(records);
+  return { schema: BATCH_SCHEMA, gatewayId, lane, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq, count: records.length, temperatures, records: rest };
+}
+
+export function encodeBatch(gatewayId: string, lane: Lane, records: readonly JournalRecord[], encoding: ContentEncoding): EncodedBatch {
+  const json = JSON.stringify(batchPayload(gatewayId, lane, records));
+  return { payload: encoding === 'deflate' ? deflateSync(json) : Buffer.from(json), encoding };
 }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.ts';
-import type { DeviceHealth, Lane } from '../core/types.ts';
+import type { DeviceHealth, JournalRecord, Lane } from '../core/types.ts';
 import type { UplinkConfig } from '../config/schema-uplink.ts';
 import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
-import { encodeBatch } from './encode.ts';
+import { CONTENT_TYPE, encodeBatch, type EncodedBatch } from './encode.ts';
+import { TokenBucket } from './rate-limit.ts';
 import { topicsFor, type Topics } from './topics.ts';
 
 interface InFlight {
@@ -34,7 +35,13 @@ export interface IncomingCommand {
 
 /**
  * Drains the journal to the broker: QoS 1 batches, a bounded in-flight window, and the journal
- * acked through a seq only once every batch up to it has its PUBACK. Events go before telemetry.
+ * acked through a seq only once every batch up to it has its PUBACK.
+ *
+ * Each connection is a fresh MQTT.js client with its own reconnect loop here, because MQTT.js
+ * resends its in-memory store first on reconnect: that would put old telemetry ahead of the
+ * snapshot and the alarms. Instead, whatever was not PUBACKed is read again from the journal,
+ * and every connect goes: status, retained `latest` (with open alarms), the `events` lane until
+ * empty, then the telemetry backlog in seq order, under the byte rate limit.
  */
 export class Uplink {
   readonly topics: Topics;
@@ -44,14 +51,18 @@ export class Uplink {
   private pumping = false;
   private pumpAgain = false;
   private batchTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private connectedAt: string | undefined;
   private disconnectedSince = Date.now();
   private backoffMs: number;
   private published = 0;
   private acked = 0;
+  private wireBytes = 0;
   private lastError: string | undefined;
   private stopped = false;
   private unsubscribeCommit: (() => void) | undefined;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly encoding: 'deflate' | 'identity';
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -61,6 +72,11 @@ export class Uplink {
     const stats = deps.journal.stats();
     this.sent = { events: stats.lanes.events.ackedThrough, telemetry: stats.lanes.telemetry.ackedThrough };
     this.backoffMs = cfg.reconnectMinMs;
+    const rate = cfg.rateLimitBytesPerSec;
+    // A quarter second of burst: enough for one batch on slow links, no flood on fast ones.
+    if (rate > 0) this.bucket = new TokenBucket(rate, Math.max(rate / 4, 1024), Date.now());
+    // MQTT 3.1.1 has no properties to announce an encoding: payloads stay plain JSON there.
+    this.encoding = cfg.compression === 'deflate' && cfg.protocolVersion === 5 ? 'deflate' : 'identity';
   }
 
   private options(): IClientOptions {
@@ -70,7 +86,7 @@ export class Uplink {
       clientId: cfg.clientId ?? `coldgate-${this.deps.gatewayId}`,
       clean: true,
       keepalive: cfg.keepaliveSec,
-      reconnectPeriod: cfg.reconnectMinMs,
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       username: cfg.username,
       password: cfg.password,
@@ -91,31 +107,41 @@ export class Uplink {
   }
 
   start(): void {
-    const client = mqtt.connect(this.cfg.url, this.options());
+    const options = this.options();
+    this.unsubscribeCommit = this.deps.journal.onCommit(() => this.scheduleBatch());
+    this.connect(options);
+  }
+
+  private connect(options: IClientOptions): void {
+    const client = mqtt.connect(this.cfg.url, options);
     this.client = client;
-    client.on('connect', () => this.onConnect());
-    client.on('close', () => this.onClose());
+    client.on('connect', () => {
+      if (client === this.client) this.onConnect(client);
+    });
+    client.on('close', () => {
+      if (client === this.client) this.onClose(client, options);
+    });
     client.on('message', (topic, payload, packet) => {
       if (!topic.startsWith(this.topics.commands)) return;
       const name = topic.slice(this.topics.commands.length);
       this.deps.onCommand?.({ name, payload, responseTopic: packet.properties?.responseTopic, correlationData: packet.properties?.correlationData });
     });
     client.on('error', (err) => {
+      if (err.message === this.lastError) return;
       this.lastError = err.message;
       this.deps.log.warn({ err: err.message, url: this.cfg.url }, 'uplink error');
     });
-    this.unsubscribeCommit = this.deps.journal.onCommit(() => this.scheduleBatch());
   }
 
-  private onConnect(): void {
+  private onConnect(client: MqttClient): void {
     this.connectedAt = new Date().toISOString();
     this.backoffMs = this.cfg.reconnectMinMs;
-    if (this.client) this.client.options.reconnectPeriod = this.backoffMs;
+    this.lastError = undefined;
     this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
     const retained = { qos: 1 as const, retain: true };
-    this.client?.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
+    client.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
     this.publishLatest();
-    if (this.deps.onCommand) this.client?.subscribe(`${this.topics.commands}+`, { qos: 1 });
+    if (this.deps.onCommand) client.subscribe(`${this.topics.commands}+`, { qos: 1 });
     void this.pump();
   }
 
@@ -123,26 +149,30 @@ export class Uplink {
   reply(command: IncomingCommand, body: unknown): void {
     if (!command.responseTopic || !this.client?.connected) return;
     const options: IClientPublishOptions = { qos: 1 };
-    if (this.cfg.protocolVersion === 5) options.properties = { contentType: 'application/json', correlationData: command.correlationData };
+    if (this.cfg.protocolVersion === 5) options.properties = { contentType: CONTENT_TYPE, correlationData: command.correlationData };
     this.client.publish(command.responseTopic, JSON.stringify(body), options);
   }
 
-  private onClose(): void {
+  private onClose(client: MqttClient, options: IClientOptions): void {
     if (this.connectedAt !== undefined) {
       this.deps.log.warn({ url: this.cfg.url }, 'uplink offline');
       this.disconnectedSince = Date.now();
     }
     this.connectedAt = undefined;
-    // Exponential backoff: MQTT.js reads reconnectPeriod afresh before each attempt.
-    if (this.client && !this.stopped) {
-      this.client.options.reconnectPeriod = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.reconnectMaxMs);
-    }
+    this.client = undefined;
+    // Its pending publishes fail now and are ignored: the journal still has every record.
+    client.end(true);
+    for (const lane of LANES) this.rewind(lane);
+    if (this.stopped) return;
+    this.reconnectTimer = setTimeout(() => this.connect(options), this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.reconnectMaxMs);
   }
 
   publishLatest(): void {
     if (!this.client?.connected) return;
-    this.client.publish(this.topics.latest, JSON.stringify(this.deps.latest()), { qos: 1, retain: true });
+    const options: IClientPublishOptions = { qos: 1, retain: true };
+    if (this.cfg.protocolVersion === 5) options.properties = { contentType: CONTENT_TYPE };
+    this.client.publish(this.topics.latest, JSON.stringify(this.deps.latest()), options);
   }
 
   private scheduleBatch(): void {
@@ -166,12 +196,26 @@ export class Uplink {
     try {
       do {
         this.pumpAgain = false;
+        const client = this.client;
+        // After every await the connection may have changed: then this pass stops and the next connect starts over.
+        const live = () => client !== undefined && client === this.client && client.connected;
         for (const lane of LANES) {
-          while (this.client?.connected && this.windowUsed() < this.cfg.inflightWindow) {
+          let drained = false;
+          while (live() && this.windowUsed() < this.cfg.inflightWindow) {
             const records = await this.deps.journal.read(lane, this.sent[lane], this.cfg.batchMaxRecords);
-            if (records.length === 0) break;
-            this.publishBatch(lane, records);
+            if (records.length === 0) {
+              drained = true;
+              break;
+            }
+            if (!live()) break;
+            const batch = encodeBatch(this.deps.gatewayId, lane, records, this.encoding);
+            const wait = this.bucket?.take(batch.payload.length, Date.now()) ?? 0;
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            if (!live()) break;
+            this.publishBatch(client!, lane, records, batch);
           }
+          // Telemetry waits until the events lane is empty, not merely until the window has room.
+          if (!drained) break;
         }
       } while (this.pumpAgain);
     } catch (err) {
@@ -181,19 +225,24 @@ export class Uplink {
     }
   }
 
-  private publishBatch(lane: Lane, records: Parameters<typeof encodeBatch>[2]): void {
+  private publishBatch(client: MqttClient, lane: Lane, records: JournalRecord[], batch: EncodedBatch): void {
     const toSeq = records[records.length - 1]!.seq;
     const entry: InFlight = { toSeq, done: false };
     this.inflight[lane].push(entry);
     this.sent[lane] = toSeq;
     const options: IClientPublishOptions = { qos: 1 };
-    if (this.cfg.protocolVersion === 5) options.properties = { contentType: 'application/json' };
+    if (this.cfg.protocolVersion === 5) {
+      options.properties = { contentType: CONTENT_TYPE };
+      if (batch.encoding !== 'identity') options.properties.userProperties = { 'content-encoding': batch.encoding };
+    }
     this.published += records.length;
-    this.client!.publish(lane === 'events' ? this.topics.events : this.topics.telemetry, encodeBatch(this.deps.gatewayId, lane, records), options, (err) => {
+    this.wireBytes += batch.payload.length;
+    client.publish(lane === 'events' ? this.topics.events : this.topics.telemetry, batch.payload, options, (err) => {
+      if (client !== this.client) return;
       if (err) {
-        // MQTT.js resends in-flight QoS 1 on reconnect; an error here means it gave up on this one.
         this.deps.log.warn({ err: err.message, lane, toSeq }, 'batch publish failed; will resend from the journal');
         this.rewind(lane);
+        this.scheduleBatch();
         return;
       }
       entry.done = true;
@@ -205,7 +254,6 @@ export class Uplink {
   private rewind(lane: Lane): void {
     this.inflight[lane] = [];
     this.sent[lane] = this.deps.journal.stats().lanes[lane].ackedThrough;
-    this.scheduleBatch();
   }
 
   private async advanceAcks(lane: Lane): Promise<void> {
@@ -242,6 +290,7 @@ export class Uplink {
       offlineForMs: online ? 0 : Date.now() - this.disconnectedSince,
       published: this.published,
       acked: this.acked,
+      wireBytes: this.wireBytes,
       inflightBatches: this.windowUsed(),
     };
   }
@@ -250,8 +299,10 @@ export class Uplink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.batchTimer);
+    clearTimeout(this.reconnectTimer);
     this.unsubscribeCommit?.();
     const client = this.client;
+    this.client = undefined;
     if (!client) return;
     if (client.connected) {
       await new Promise<void>((resolve) => {

@@ -1,0 +1,196 @@
+import type { JournalRecord, TemperatureDraft, TimeQuality } from '../core/types.ts';
+
+/**
+ * Columnar form of a list of records: the journal stores it and the wire carries it, so a
+ * reading costs a few bytes instead of a hundred. Good temperature readings become one series
+ * per (probe, compartment, tq) with delta-coded seq, timestamp and value columns; everything
+ * else (events, gaps, positions, faults, odd values) stays a verbatim record. Decoding gives
+ * back exactly the records that went in (same fields and values; -0 becomes 0 as in JSON), in seq order.
+ *
+ * Worked example, readings of probe p1 (compartment front, tq system) at seq 11, 13, 14:
+ *   {ts 2024-01-01T00:00:00.000Z, value 4.2}, {ts ...00:01.000Z, 4.3}, {ts ...00:02.000Z, 4.2}
+ * becomes
+ *   {probe:'p1', compartment:'front', tq:'system', scale:1,
+ *    seq:[11, 2, 1], ts:[1704067200000, 1000, 1000], v:[42, 1, -1]}
+ * (first entry absolute, then differences; values in units of 10^-scale degrees).
+ */
+export interface TemperatureSeries {
+  probe: string;
+  compartment?: string;
+  tq: TimeQuality;
+  /** Values are integers in units of 10^-scale degrees Celsius (0 to 3). */
+  scale: number;
+  seq: number[];
+  ts: number[];
+  v: number[];
+}
+
+export interface Columnar {
+  temperatures: TemperatureSeries[];
+  /** Records that are not compact good temperature readings, verbatim. */
+  records: JournalRecord[];
+}
+
+const MAX_SCALE = 3;
+const POW10 = [1, 10, 100, 1000];
+const TEMPERATURE_KEYS = new Set(['kind', 'ts', 'tq', 'probe', 'compartment', 'value', 'quality', 'seq']);
+
+/** Fewest decimals (0..3) that give `v` back exactly, or -1: 4 -> 0, 4.25 -> 2, 1/3 -> -1. */
+export function decimalsOf(v: number): number {
+  for (let d = 0; d <= MAX_SCALE; d++) if (Math.round(v * POW10[d]!) / POW10[d]! === v) return d;
+  return -1;
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digits = (ts: string, at: number, n: number): number => {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = ts.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return v;
+};
+
+/**
+ * Epoch ms of a canonical `toISOString()` timestamp, else NaN (such a record stays verbatim).
+ * Parsed by hand: Date.parse plus a toISOString round trip cost more than the rest of the
+ * encoding. '2024-02-29T23:59:59.999Z' -> 1709251199999; '2023-02-29T00:00:00.000Z' -> NaN.
+ */
+export function canonicalMs(ts: string): number {
+  if (ts.length !== 24 || ts[4] !== '-' || ts[7] !== '-' || ts[10] !== 'T' || ts[13] !== ':' || ts[16] !== ':' || ts[19] !== '.' || ts[23] !== 'Z') return NaN;
+  const y = digits(ts, 0, 4);
+  const mo = digits(ts, 5, 2);
+  const d = digits(ts, 8, 2);
+  const h = digits(ts, 11, 2);
+  const mi = digits(ts, 14, 2);
+  const s = digits(ts, 17, 2);
+  const ms = digits(ts, 20, 3);
+  // NaN fails every comparison, so a non-digit anywhere lands in the NaN branch. Date.UTC
+  // reads years 0-99 as 1900-1999: such stamps stay verbatim.
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && h < 24 && mi < 60 && s < 60 && ms >= 0 && y >= 100)) return NaN;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS[mo - 1]! + (leap ? 1 : 0)) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+}
+
+type Compactable = TemperatureDraft & { seq: number; value: number };
+
+function isCompactable(r: JournalRecord): r is Compactable {
+  if (r.kind !== 'temperature' || r.quality !== 'good' || typeof r.value !== 'number') return false;
+  if (r.compartment !== undefined && typeof r.compartment !== 'string') return false;
+  // Any other field (error, or one a driver added) would be lost in columns: keep such records whole.
+  for (const key in r) if (!TEMPERATURE_KEYS.has(key)) return false;
+  return true;
+}
+
+interface Building {
+  series: TemperatureSeries;
+  values: number[];
+  lastSeq: number;
+  lastTs: number;
+}
+
+/** Records (in seq order) to columns. */
+export function toColumnar(records: readonly JournalRecord[]): Columnar {
+  // Keyed by probe, then a short scan on compartment and tq: no key string built per reading.
+  const byProbe = new Map<string, Building[]>();
+  const all: Building[] = [];
+  const verbatim: JournalRecord[] = [];
+  for (const r of records) {
+    const ms = isCompactable(r) ? canonicalMs(r.ts) : NaN;
+    const d = Number.isNaN(ms) ? -1 : decimalsOf((r as Compactable).value);
+    if (d < 0) {
+      verbatim.push(r);
+      continue;
+    }
+    const t = r as Compactable;
+    let list = byProbe.get(t.probe);
+    if (!list) byProbe.set(t.probe, (list = []));
+    let b: Building | undefined;
+    for (const x of list) if (x.series.compartment === t.compartment && x.series.tq === t.tq) b = x;
+    if (!b) {
+      const series: TemperatureSeries = { probe: t.probe, tq: t.tq, scale: 0, seq: [], ts: [], v: [] };
+      if (t.compartment !== undefined) series.compartment = t.compartment;
+      b = { series, values: [], lastSeq: 0, lastTs: 0 };
+      list.push(b);
+      all.push(b);
+    }
+    const s = b.series;
+    s.seq.push(t.seq - b.lastSeq);
+    s.ts.push(ms - b.lastTs);
+    b.lastSeq = t.seq;
+    b.lastTs = ms;
+    b.values.push(t.value);
+    if (d > s.scale) s.scale = d;
+  }
+  const temperatures: TemperatureSeries[] = [];
+  for (const { series, values } of all) {
+    // The scale is known only once the series is complete: values are scaled and delta-coded now.
+    const f = POW10[series.scale]!;
+    let last = 0;
+    for (const value of values) {
+      const n = Math.round(value * f);
+      series.v.push(n - last);
+      last = n;
+    }
+    temperatures.push(series);
+  }
+  return { temperatures, records: verbatim };
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(ms).toISOString()` with the date part cached per UTC day: decoding a backlog
+ * formats a million stamps and toISOString is most of that. 1704067261005 -> '2024-01-01T00:01:01.005Z'.
+ */
+export function isoFormatter(): (ms: number) => string {
+  let dayStart = NaN;
+  let prefix = '';
+  return (ms) => {
+    const inDay = ms - dayStart;
+    if (!(inDay >= 0 && inDay < 86_400_000)) {
+      const iso = new Date(ms).toISOString();
+      dayStart = ms - (ms % 86_400_000 + 86_400_000) % 86_400_000;
+      prefix = iso.slice(0, 11);
+      return iso;
+    }
+    const h = Math.floor(inDay / 3_600_000);
+    const m = Math.floor(inDay / 60_000) % 60;
+    const sec = Math.floor(inDay / 1000) % 60;
+    return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(inDay % 1000)}Z`;
+  };
+}
+
+/** Columns back to records, in seq order. */
+export function fromColumnar(c: Columnar): JournalRecord[] {
+  const out: JournalRecord[] = c.records.slice();
+  const iso = isoFormatter();
+  for (const s of c.temperatures) {
+    const f = POW10[s.scale]!;
+    let seq = 0;
+    let ts = 0;
+    let v = 0;
+    for (let i = 0; i < s.seq.length; i++) {
+      seq += s.seq[i]!;
+      ts += s.ts[i]!;
+      v += s.v[i]!;
+      const r: TemperatureDraft & { seq: number } = { kind: 'temperature', ts: iso(ts), tq: s.tq, probe: s.probe, value: v / f, quality: 'good', seq };
+      if (s.compartment !== undefined) r.compartment = s.compartment;
+      out.push(r);
+    }
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/** Every seq in the columns, ascending, without building records (for counting acks). */
+export function seqsOf(c: Columnar): number[] {
+  const out = c.records.map((r) => r.seq);
+  for (const s of c.temperatures) {
+    let seq = 0;
+    for (const d of s.seq) out.push((seq += d));
+  }
+  return out.sort((a, b) => a - b);
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalMs, decimalsOf, fromColumnar, isoFormatter, toColumnar } from '../src/journal/columnar.ts';
+import { chunkHeader, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
+import { TokenBucket } from '../src/uplink/rate-limit.ts';
+import { decodeBatch } from '../src/uplink/decode.ts';
+import { encodeBatch } from '../src/uplink/encode.ts';
+import { planRetention, type StoredChunk } from '../src/journal/retention.ts';
+import type { JournalRecord } from '../src/core/types.ts';
+
+const t = (seq: number, ts: string, value: number | null, extra: Partial<JournalRecord> = {}): JournalRecord =>
+  ({ kind: 'temperature', ts, tq: 'system', probe: 'p1', compartment: 'front', value, quality: 'good', seq, ...extra }) as JournalRecord;
+
+describe('columnar records', () => {
+  it('codes the worked example of columnar.ts', () => {
+    const records = [t(11, '2024-01-01T00:00:00.000Z', 4.2), t(13, '2024-01-01T00:00:01.000Z', 4.3), t(14, '2024-01-01T00:00:02.000Z', 4.2)];
+    expect(toColumnar(records)).toEqual({
+      temperatures: [{ probe: 'p1', compartment: 'front', tq: 'system', scale: 1, seq: [11, 2, 1], ts: [1704067200000, 1000, 1000], v: [42, 1, -1] }],
+      records: [],
+    });
+  });
+
+  it('gives back exactly what went in, odd records verbatim and in seq order', () => {
+    const records: JournalRecord[] = [
+      t(1, '2024-01-01T00:00:00.000Z', -18.25),
+      { kind: 'event', ts: '2024-01-01T00:00:00.500Z', tq: 'gps', type: 'alarm', severity: 'critical', message: 'hot', data: { a: 1 }, seq: 2 },
+      t(3, '2024-01-01T00:00:01.000Z', null, { quality: 'sensor-fault', error: '0x8000' } as Partial<JournalRecord>),
+      t(4, '2024-01-01T00:00:01.000Z', 1 / 3),
+      t(5, '2024-01-01T01:00:00+01:00', 5),
+      { kind: 'temperature', ts: '2024-01-01T00:00:02.000Z', tq: 'unsynced', probe: 'p2', value: 7, quality: 'good', seq: 6 },
+      { kind: 'position', ts: '2024-01-01T00:00:02.000Z', tq: 'gps', mode: 3, lat: 52.1, lon: 4.3, speed: 12.5, seq: 7 },
+      { kind: 'gap', ts: '2024-01-01T00:00:03.000Z', tq: 'system', fromSeq: 1, toSeq: 9, count: 3, reason: 'max-bytes', seq: 8 },
+      t(9, '2024-01-01T00:00:03.000Z', 1e-3),
+      t(10, '2024-01-01T00:00:03.000Z', 4, { raw: 1234 } as Partial<JournalRecord>),
+    ];
+    const c = toColumnar(records);
+    expect(c.records.map((r) => r.seq)).toEqual([2, 3, 4, 5, 7, 8, 10]);
+    expect(fromColumnar(JSON.parse(JSON.stringify(c)) as typeof c)).toEqual(records);
+    const chunk = encodeChunk(records, 1234);
+    expect(chunkHeader(chunk)).toEqual({ count: 10, firstSeq: 1, committedAt: 1234 });
+    expect(decodeChunk(chunk)).toEqual(records);
+    for (const encoding of ['deflate', 'identity'] as const) {
+      const { payload } = encodeBatch('van-1', 'telemetry', records, encoding);
+      expect(decodeBatch(payload, encoding)).toMatchObject({ gatewayId: 'van-1', lane: 'telemetry', fromSeq: 1, toSeq: 10, count: 10, records });
+    }
+  });
+
+  it('round-trips random readings and stays small', () => {
+    const records: JournalRecord[] = [];
+    let ms = Date.UTC(2024, 1, 28, 23, 0, 0);
+    for (let seq = 1; seq <= 5000; seq++) {
+      ms += Math.floor(Math.random() * 400);
+      records.push({ kind: 'temperature', ts: new Date(ms).toISOString(), tq: 'system', probe: `p${seq % 8}`, value: Math.round(Math.random() * 400 - 200) / 10 + 0 /* JSON has no -0 */, quality: 'good', seq });
+    }
+    const { payload } = encodeBatch('van-1', 'telemetry', records, 'deflate');
+    expect(decodeBatch(payload, 'deflate').records).toEqual(records);
+    // Random values and times are the worst case; real probes change slowly (see the bench).
+    expect(payload.length / records.length).toBeLessThan(6);
+  });
+
+  it('finds decimals and canonical timestamps exactly', () => {
+    expect([4, 4.2, 4.25, -0.125, 1 / 3, 0.1 + 0.2].map(decimalsOf)).toEqual([0, 1, 2, 3, -1, -1]);
+    expect(canonicalMs('2024-02-29T23:59:59.999Z')).toBe(1709251199999);
+    for (const bad of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z', '2024-01-01T00:00:00.00xZ']) expect(canonicalMs(bad)).toBeNaN();
+    const iso = isoFormatter();
+    for (let i = 0; i < 2000; i++) {
+      const ms = Math.floor(Math.random() * 4e12) - 1e12;
+      expect(iso(ms)).toBe(new Date(ms).toISOString());
+      expect(iso(ms + 999)).toBe(new Date(ms + 999).toISOString());
+    }
+  });
+});
+
+describe('rate limit and retention plans', () => {
+  it('paces bytes as the token bucket example says', () => {
+    const b = new TokenBucket(1000, 500, 0);
+    expect(b.take(800, 0)).toBe(300);
+    expect(b.take(200, 300)).toBe(200);
+    expect(b.take(100, 10_000)).toBe(0);
+  });
+
+  it('drops the oldest telemetry chunks for room and for age, one gap per run', async () => {
+    const chunks: StoredChunk[] = [
+      { key: 'c1', lastSeq: 40, bytes: 50, header: { count: 30, firstSeq: 1, committedAt: 0 } },
+      { key: 'c2', lastSeq: 80, bytes: 50, header: { count: 30, firstSeq: 42, committedAt: 100 } },
+      { key: 'c3', lastSeq: 120, bytes: 50, header: { count: 30, firstSeq: 82, committedAt: 5000 } },
+    ];
+    const nextChunk = async (seq: number) => chunks.find((c) => c.lastSeq > seq);
+    const telemetry = { ackedThrough: 10, deletedThrough: 0, count: 90, bytes: 150, dropped: 0 };
+    const plan = await planRetention({ telemetry, headAcked: 5, otherBytes: 40, maxBytes: 150, maxAgeMs: 1000, now: 1200, nextChunk });
+    expect(plan.deletes).toEqual(['c1', 'c2']);
+    expect(plan.gaps.map(({ fromSeq, toSeq, count, reason }) => ({ fromSeq, toSeq, count, reason }))).toEqual([
+      { fromSeq: 11, toSeq: 40, count: 25, reason: 'max-bytes' },
+      { fromSeq: 42, toSeq: 80, count: 30, reason: 'max-age' },
+    ]);
+    expect(plan.telemetry).toMatchObject({ deletedThrough: 80, count: 30, bytes: 50, dropped: 55 });
+    expect(plan.overflowing).toBe(false);
+    const full = await planRetention({ telemetry, headAcked: 0, otherBytes: 400, maxBytes: 150, maxAgeMs: 1e9, now: 0, nextChunk });
+    expect(full.deletes).toHaveLength(3);
+    expect(full.overflowing).toBe(true);
+  });
+});

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { encodeBatch, BATCH_SCHEMA } from '../src/uplink/encode.ts';
+import { parseBatch, decodeBatch } from '../src/uplink/decode.ts';
+import { topicsFor } from '../src/uplink/topics.ts';
+import type { JournalRecord } from '../src/core/types.ts';
+
+const dir = new URL('../src/uplink/contract/', import.meta.url);
+const jsonSchema = JSON.parse(readFileSync(new URL('batch.schema.json', dir), 'utf8')) as { properties: { schema: { const: string } }; $defs: Record<string, unknown> };
+const batchSchema = z.fromJSONSchema(jsonSchema as Parameters<typeof z.fromJSONSchema>[0]);
+const recordSchema = z.fromJSONSchema({ ...jsonSchema, $ref: '#/$defs/record', type: undefined, required: undefined, properties: undefined, additionalProperties: undefined } as Parameters<typeof z.fromJSONSchema>[0]);
+
+const ts = '2024-06-01T10:00:00.000Z';
+const records: JournalRecord[] = [
+  { kind: 'temperature', ts, tq: 'gps', probe: 'p1', compartment: 'front', value: 3.4, quality: 'good', seq: 1 },
+  { kind: 'temperature', ts, tq: 'gps', probe: 'p2', value: null, quality: 'comms-error', error: 'timeout', seq: 2 },
+  { kind: 'position', ts, tq: 'gps', mode: 3, lat: 52.37, lon: 4.89, speed: 13.9, track: 270, seq: 3 },
+  { kind: 'event', ts, tq: 'system', type: 'alarm', severity: 'critical', source: 'front', message: 'front above 5 C', data: { value: 6.1 }, seq: 4 },
+  { kind: 'gap', ts, tq: 'system', fromSeq: 5, toSeq: 9, count: 4, reason: 'max-bytes', seq: 10 },
+];
+
+describe('payload contract', () => {
+  it('real batches, plain and deflated, match batch.schema.json, and so do the records they decode to', () => {
+    expect(jsonSchema.properties.schema.const).toBe(BATCH_SCHEMA);
+    for (const encoding of ['identity', 'deflate'] as const) {
+      const { payload } = encodeBatch('van-1', 'telemetry', records, encoding);
+      const doc = parseBatch(payload, encoding);
+      expect(batchSchema.safeParse(doc).error).toBeUndefined();
+      expect(doc.temperatures).toHaveLength(1);
+      for (const r of decodeBatch(payload, encoding).records) expect(recordSchema.safeParse(r).error).toBeUndefined();
+    }
+  });
+
+  it('the schema refuses what a consumer could not use', () => {
+    const doc = parseBatch(encodeBatch('van-1', 'events', records, 'identity').payload);
+    const without = (r: JournalRecord) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'seq'));
+    expect(batchSchema.safeParse({ ...doc, records: [without(records[3]!)] }).success).toBe(false);
+    expect(batchSchema.safeParse({ ...doc, schema: 'coldgate.batch/1' }).success).toBe(false);
+    expect(recordSchema.safeParse(without(records[4]!)).success).toBe(false);
+    expect(recordSchema.safeParse({ ...records[0], quality: 'fine' }).success).toBe(false);
+    expect(batchSchema.safeParse({ ...doc, temperatures: [{ probe: 'p', tq: 'system', scale: 4, seq: [1], ts: [1], v: [1] }] }).success).toBe(false);
+  });
+
+  it('the AsyncAPI document names every topic the uplink uses and points at the schema', () => {
+    const doc = readFileSync(new URL('asyncapi.yaml', dir), 'utf8');
+    expect(doc).toMatch(/^asyncapi: 3\.0\.0$/m);
+    const topics = topicsFor('coldgate/v1', '{gatewayId}');
+    for (const topic of [topics.status, topics.latest, topics.telemetry, topics.events, `${topics.commands}{name}`]) expect(doc).toContain(`address: ${topic}\n`);
+    expect(doc).toContain("$ref: './batch.schema.json'");
+    expect(doc).toContain('content-encoding');
+  });
+});
