@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BatchPayload } from '../src/uplink/encode.ts';
+import { decodeBatch } from '../src/uplink/decode.ts';
 import type { JournalRecord } from '../src/core/types.ts';
 import { demoConfig, GatewayProcess } from './helpers/demo-gateway.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
@@ -16,10 +16,11 @@ afterAll(() => tmp.cleanup());
 function collect(client: mqtt.MqttClient) {
   const records: JournalRecord[] = [];
   const topics: string[] = [];
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     topics.push(topic);
     if (!/\/(telemetry|events)$/.test(topic)) return;
-    records.push(...(JSON.parse(payload.toString()) as BatchPayload).records);
+    const encoding = packet.properties?.userProperties?.['content-encoding'];
+    records.push(...decodeBatch(payload, typeof encoding === 'string' ? encoding : undefined).records);
   });
   return { records, topics };
 }
