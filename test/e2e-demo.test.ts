@@ -54,7 +54,8 @@ describe('the demo end to end', () => {
 
       const page = await fetch(`http://127.0.0.1:${httpPort}/`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('EventSource');
+      expect(await page.text()).toContain('<script src="page.js"');
+      expect(await (await fetch(`http://127.0.0.1:${httpPort}/page.js`)).text()).toContain("new EventSource('events')");
       const state = (await (await fetch(`http://127.0.0.1:${httpPort}/api/state`)).json()) as { compartments: { id: string; value: number | null }[] };
       expect(state.compartments.map((c) => c.id)).toEqual(['chiller', 'freezer']);
       expect(state.compartments.every((c) => typeof c.value === 'number')).toBe(true);
