@@ -58,6 +58,8 @@ async function runPhase(name: string): Promise<void> {
   process.exit(0);
 }
 
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
   const broker = new Mosquitto({ port: await freePort(), dir: path.join(work, 'broker') });
@@ -67,36 +69,28 @@ async function main(): Promise<void> {
   try {
     const n = values.readings!;
     const progress = (s: string) => values.json || process.stderr.write(`${s}\n`);
-    progress(`ours: ingest ${n} readings`);
-    const oi = await phase('ours-ingest', path.join(work, 'ours'), ['--readings', n]);
-    progress('ours: drain them to mosquitto');
-    let before = relay.sent();
-    const od = await phase('ours-drain', path.join(work, 'ours'), ['--url', url]);
-    const oursWire = relay.sent() - before;
-    progress(`naive: ingest ${values['naive-ingest']} readings`);
-    const ni = await phase('naive-ingest', path.join(work, 'naive'), ['--readings', values['naive-ingest']!]);
-    progress(`naive: drain ${values['naive-drain']} of them`);
-    before = relay.sent();
-    const nd = await phase('naive-drain', path.join(work, 'naive'), ['--url', url, '--readings', values['naive-drain']!]);
-    const naiveWire = relay.sent() - before;
-    const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    /** One side's ingest then drain; `prefix` '' for ours, 'naive_' for the naive way. */
+    const side = async (prefix: string, who: 'ours' | 'naive', ingestN: string, drainN: string) => {
+      progress(`${who}: ingest ${ingestN} readings, then drain ${drainN} of them to mosquitto`);
+      const dir = path.join(work, who);
+      const ingest = await phase(`${who}-ingest`, dir, ['--readings', ingestN]);
+      const before = relay.sent();
+      const drain = await phase(`${who}-drain`, dir, ['--url', url, '--readings', drainN]);
+      const wire = relay.sent() - before;
+      return {
+        [`${prefix}ingest_readings_per_s`]: Math.round(ingest.readings / ingest.seconds),
+        [`${prefix}drain_readings_per_s`]: Math.round(drain.readings / drain.seconds),
+        [`${prefix}wire_bytes_per_reading`]: round(wire / drain.readings, 2),
+        [`${prefix}disk_bytes_per_reading`]: round(ingest.diskBytes! / ingest.readings, 2),
+        [`${prefix}drain_peak_rss_mb`]: round(drain.peakRssMb!),
+        [`${prefix}drain_rss_baseline_mb`]: round(drain.baselineRssMb!),
+        [`${prefix}ingest_readings`]: ingest.readings,
+        [`${prefix}drain_readings`]: drain.readings,
+      };
+    };
     const result = {
-      ingest_readings_per_s: Math.round(oi.readings / oi.seconds),
-      drain_readings_per_s: Math.round(od.readings / od.seconds),
-      wire_bytes_per_reading: round(oursWire / od.readings, 2),
-      disk_bytes_per_reading: round(oi.diskBytes! / oi.readings, 2),
-      drain_peak_rss_mb: round(od.peakRssMb!),
-      drain_rss_baseline_mb: round(od.baselineRssMb!),
-      naive_ingest_readings_per_s: Math.round(ni.readings / ni.seconds),
-      naive_drain_readings_per_s: Math.round(nd.readings / nd.seconds),
-      naive_wire_bytes_per_reading: round(naiveWire / nd.readings, 2),
-      naive_disk_bytes_per_reading: round(ni.diskBytes! / ni.readings, 2),
-      naive_drain_peak_rss_mb: round(nd.peakRssMb!),
-      naive_drain_rss_baseline_mb: round(nd.baselineRssMb!),
-      readings: oi.readings,
-      drained: od.readings,
-      naive_ingest_readings: ni.readings,
-      naive_drain_readings: nd.readings,
+      ...(await side('', 'ours', n, n)),
+      ...(await side('naive_', 'naive', values['naive-ingest']!, values['naive-drain']!)),
       note: 'naive runs on fewer readings (rates, not totals, are compared); its drain peak RSS is for that smaller backlog',
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
@@ -123,7 +117,7 @@ function printTable(r: Record<string, number | string>): void {
   const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(32)}${b.padStart(12)}${c.padStart(12)}${d.padStart(14)}`;
   console.log(line('', 'ours', 'naive', 'target'));
   for (const [label, key, target] of rows) console.log(line(label, String(r[key]), String(r[`naive_${key}`]), Number.isNaN(target) ? '-' : `${key.includes('bytes') || key.includes('rss') ? '<=' : '>='} ${target.toLocaleString('en')}`));
-  console.log(`(${r.readings} readings ours; naive ingest ${r.naive_ingest_readings}, naive drain ${r.naive_drain_readings}; ${r.cpus} cpus, load ${r.loadavg_1m})`);
+  console.log(`(ours ${r.ingest_readings} readings; naive ingest ${r.naive_ingest_readings}, naive drain ${r.naive_drain_readings}; ${r.cpus} cpus, load ${r.loadavg_1m})`);
 }
 
 /** Other modules' benchmarks (scripts/bench-*.ts), each as its own process, output as they print it. */
