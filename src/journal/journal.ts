@@ -74,7 +74,7 @@ const emptyMeta = (): LaneMeta => ({ ackedThrough: 0, deletedThrough: 0, count: 
  * commit in columnar, compressed form, so the write rate is bounded by commits, not records.
  */
 export class Journal {
-  private queue: RecordDraft[] = [];
+  private queue: JournalRecord[] = [];
   private next: Commit | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Commits and acks run one at a time: both rewrite lane metadata and delete chunks. */
@@ -133,15 +133,19 @@ export class Journal {
 
   /**
    * Resolves once the record is committed (and fsynced if configured); the seq is then final.
-   * The draft object itself gets the `seq` and is the record: do not reuse a draft.
+   * The draft object itself gets the `seq` and becomes the record (no copy per reading);
+   * a draft that already has one is copied, so appending the same object twice is safe.
    */
   append(draft: RecordDraft): Promise<JournalRecord> {
     if (this.closed) return Promise.reject(new JournalError('journal is closed'));
-    this.queue.push(draft);
+    // A draft appended again (or twice in one commit) must not share one seq: it gets a copy.
+    const record = ('seq' in draft ? { ...draft } : draft) as JournalRecord;
+    record.seq = 0;
+    this.queue.push(record);
     const commit = (this.next ??= newCommit());
     this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
-    // The draft gets its seq in commit(); it is the record once the commit is on disk.
-    return commit.done.then(() => draft as JournalRecord);
+    // The record gets its seq in commit() and is final once the commit is on disk.
+    return commit.done.then(() => record);
   }
 
   /** Called with the lane whenever new records are committed to it. */
@@ -172,11 +176,10 @@ export class Journal {
     const now = this.now();
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
-    for (const draft of batch) {
-      // The draft becomes the record: copying a million readings a second costs more than the rest.
-      const record = draft as JournalRecord;
+    for (const record of batch) {
+      // The draft is the record: copying a million readings a second costs more than the rest.
       record.seq = seq++;
-      byLane[laneOf(draft)].push(record);
+      byLane[laneOf(record)].push(record);
     }
     try {
       const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
