@@ -33,6 +33,16 @@ describe('journal on LevelDB', () => {
     await j.close();
   });
 
+  it('gives the same draft object appended twice two seqs', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const e = event('again');
+    const [a, b] = await Promise.all([j.append(e), j.append(e)]);
+    const c = await j.append(e);
+    expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
+    expect((await j.read('events', 0, 10)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    await j.close();
+  });
+
   it('reads from a cursor in the middle of a chunk and after acks', async () => {
     const j = await Journal.open(dir(), cfg, silentLogger);
     await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(temp('p', i))));

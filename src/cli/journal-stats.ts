@@ -4,7 +4,7 @@ import { Journal } from '../journal/journal.ts';
 import { JournalConfig } from '../config/schema-journal.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
-/** `coldgate journal stats --data DIR [--json]`: what is buffered and acknowledged. */
+/** `coldgate journal stats --data DIR [--json]`: what is buffered, acknowledged and dropped. */
 export async function journalStatsCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
   const dir = values.data ?? process.env.COLDGATE_DATA_DIR;
@@ -19,7 +19,7 @@ export async function journalStatsCommand(argv: string[], io: CommandIo): Promis
     io.stdout.write(`${JSON.stringify(stats)}\n`);
     return EXIT_OK;
   }
-  io.stdout.write(`next seq ${stats.nextSeq}\n`);
-  for (const [lane, s] of Object.entries(stats.lanes)) io.stdout.write(`${lane.padEnd(10)} pending ${s.records} records, ${s.bytes} bytes, acked through seq ${s.ackedThrough}\n`);
+  io.stdout.write(`next seq ${stats.nextSeq}, ${stats.usedBytes} bytes stored\n`);
+  for (const [lane, s] of Object.entries(stats.lanes)) io.stdout.write(`${lane.padEnd(10)} pending ${s.records} records, ${s.bytes} bytes, acked through seq ${s.ackedThrough}, dropped ${s.dropped}\n`);
   return EXIT_OK;
 }

@@ -10,11 +10,27 @@ import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 
 export const LANES: readonly Lane[] = ['events', 'telemetry'];
 const DAY_MS = 86_400_000;
+/**
+ * A commit at a million readings a second holds tens of thousands: split it, so that a reader
+ * never decodes more than this many records at once (the drain's memory stays small).
+ */
+const MAX_CHUNK_RECORDS = 4096;
 
-interface Pending {
-  draft: RecordDraft;
-  resolve: (r: JournalRecord) => void;
+/** One per group commit, shared by all its appends: a promise per reading is the cost to avoid. */
+interface Commit {
+  done: Promise<void>;
+  resolve: () => void;
   reject: (e: Error) => void;
+}
+
+function newCommit(): Commit {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { done, resolve, reject };
 }
 
 export interface LaneStats {
@@ -58,7 +74,8 @@ const emptyMeta = (): LaneMeta => ({ ackedThrough: 0, deletedThrough: 0, count: 
  * commit in columnar, compressed form, so the write rate is bounded by commits, not records.
  */
 export class Journal {
-  private queue: Pending[] = [];
+  private queue: JournalRecord[] = [];
+  private next: Commit | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Commits and acks run one at a time: both rewrite lane metadata and delete chunks. */
   private serial: Promise<unknown> = Promise.resolve();
@@ -116,14 +133,19 @@ export class Journal {
 
   /**
    * Resolves once the record is committed (and fsynced if configured); the seq is then final.
-   * The draft object itself gets the `seq` and is the record: do not reuse a draft.
+   * The draft object itself gets the `seq` and becomes the record (no copy per reading);
+   * a draft that already has one is copied, so appending the same object twice is safe.
    */
   append(draft: RecordDraft): Promise<JournalRecord> {
     if (this.closed) return Promise.reject(new JournalError('journal is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ draft, resolve, reject });
-      this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
-    });
+    // A draft appended again (or twice in one commit) must not share one seq: it gets a copy.
+    const record = ('seq' in draft ? { ...draft } : draft) as JournalRecord;
+    record.seq = 0;
+    this.queue.push(record);
+    const commit = (this.next ??= newCommit());
+    this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
+    // The record gets its seq in commit() and is final once the commit is on disk.
+    return commit.done.then(() => record);
   }
 
   /** Called with the lane whenever new records are committed to it. */
@@ -147,27 +169,32 @@ export class Journal {
 
   private async commit(): Promise<void> {
     const batch = this.queue;
+    const pending = this.next;
     this.queue = [];
-    if (batch.length === 0) return;
+    this.next = undefined;
+    if (!pending || batch.length === 0) return;
     const now = this.now();
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
-    const records = batch.map((p) => {
-      // The draft becomes the record: copying a million readings a second costs more than the rest.
-      const record = p.draft as JournalRecord;
+    for (const record of batch) {
+      // The draft is the record: copying a million readings a second costs more than the rest.
       record.seq = seq++;
-      byLane[laneOf(p.draft)].push(record);
-      return record;
-    });
+      byLane[laneOf(record)].push(record);
+    }
     try {
-      const chunks = new Map<Lane, { key: string; value: Buffer }>();
+      const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
       const encode = (lane: Lane) => {
         const list = byLane[lane];
-        if (list.length === 0) return 0;
-        const key = chunkKey(lane, list[list.length - 1]!.seq);
-        const value = encodeChunk(list, now);
-        chunks.set(lane, { key, value });
-        return key.length + value.length;
+        chunks[lane] = [];
+        let bytes = 0;
+        for (let i = 0; i < list.length; i += MAX_CHUNK_RECORDS) {
+          const part = list.slice(i, i + MAX_CHUNK_RECORDS);
+          const key = chunkKey(lane, part[part.length - 1]!.seq);
+          const value = encodeChunk(part, now);
+          chunks[lane].push({ key, value });
+          bytes += key.length + value.length;
+        }
+        return bytes;
       };
       const added = { events: encode('events'), telemetry: encode('telemetry') };
       const plan = await planRetention({
@@ -187,9 +214,7 @@ export class Journal {
       const next: Record<Lane, LaneMeta> = { events: { ...this.lanes.events }, telemetry: plan.telemetry };
       const ops: Op[] = plan.deletes.map((key) => ({ type: 'del', key }));
       for (const lane of LANES) {
-        const chunk = chunks.get(lane);
-        if (!chunk) continue;
-        ops.push({ type: 'put', ...chunk });
+        for (const chunk of chunks[lane]) ops.push({ type: 'put', ...chunk });
         next[lane].count += byLane[lane].length;
         next[lane].bytes += added[lane];
       }
@@ -215,10 +240,10 @@ export class Journal {
       // One line per failure would flood a full disk's log: say it when it starts, then count.
       if (!this.writeError) this.log.error({ err: error.message, records: batch.length }, 'journal commit failed: samples are not being recorded');
       this.writeError = error.message;
-      for (const p of batch) p.reject(error);
+      pending.reject(error);
       return;
     }
-    batch.forEach((p, i) => p.resolve(records[i]!));
+    pending.resolve();
     for (const lane of LANES) if (byLane[lane].length > 0) for (const l of this.listeners) l(lane);
   }
 

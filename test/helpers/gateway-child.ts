@@ -175,7 +175,8 @@ export class Collector {
   /** Seqs up to the highest that arrived which neither arrived nor lie in a gap record's range. */
   unexplained(): number[] {
     const out: number[] = [];
-    const max = Math.max(0, ...this.seen.keys());
+    let max = 0;
+    for (const s of this.seen.keys()) if (s > max) max = s;
     const inGap = (s: number) => this.gaps.some((g) => s >= g.fromSeq && s <= g.toSeq);
     for (let s = 1; s <= max; s++) if (!this.seen.has(s) && !inGap(s)) out.push(s);
     return out;
