@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions } from 'mqtt';
 import type { UplinkConfig } from '../config/schema-uplink.ts';
+import { readTls } from '../uplink/tls.ts';
 
 export interface BrokerCheck {
   url: string;
@@ -10,20 +10,6 @@ export interface BrokerCheck {
 }
 
 const BROKER_TIMEOUT_MS = 5000;
-
-/** The certificate files named in uplink.tls, read now so that a wrong path is reported by field and file. */
-export function readTls(tls: UplinkConfig['tls']): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
-  if (!tls) return {};
-  const read = (file: string | undefined, field: string) => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new Error(`uplink.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code}): check the path and that the service user may read it`);
-    }
-  };
-  return { ca: read(tls.ca, 'ca'), cert: read(tls.cert, 'cert'), key: read(tls.key, 'key'), rejectUnauthorized: tls.rejectUnauthorized };
-}
 
 function hintFor(message: string): string {
   if (/auth|Not authorized|Bad user/i.test(message)) return 'check uplink.username and uplink.password (or the client certificate) against the broker';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, JournalRecord, Lane } from '../core/types.ts';
@@ -7,6 +6,7 @@ import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
 import { CONTENT_TYPE, encodeBatch, type EncodedBatch } from './encode.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { readTls } from './tls.ts';
 import { topicsFor, type Topics } from './topics.ts';
 
 interface InFlight {
@@ -92,17 +92,7 @@ export class Uplink {
       password: cfg.password,
       will: { topic: this.topics.status, payload: Buffer.from(JSON.stringify({ online: false, gatewayId: this.deps.gatewayId })), qos: 1, retain: true },
     };
-    if (cfg.tls) {
-      const read = (file: string | undefined, what: string) => {
-        if (!file) return undefined;
-        try {
-          return readFileSync(file);
-        } catch (err) {
-          throw new Error(`uplink.tls.${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code}): check the path and permissions`);
-        }
-      };
-      Object.assign(options, { ca: read(cfg.tls.ca, 'ca'), cert: read(cfg.tls.cert, 'cert'), key: read(cfg.tls.key, 'key'), rejectUnauthorized: cfg.tls.rejectUnauthorized });
-    }
+    Object.assign(options, readTls(cfg.tls));
     return options;
   }
 
