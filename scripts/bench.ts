@@ -3,18 +3,20 @@
  * naive way (one LevelDB key and one QoS 1 message per reading), in one run. Each phase runs in
  * its own process so that disk bytes (/proc/self/io) and peak RSS (VmHWM) are that phase's
  * alone; the drain goes to a mosquitto started here on loopback, through a relay that counts
- * the bytes on the wire. `--all` then runs every scripts/bench-*.ts of other modules too.
+ * the bytes on the wire. Phases run on plain node (an esbuild bundle: the tsx loader alone holds
+ * ~30 MB, which the service, still started through tsx, pays on top) with the NODE_OPTIONS of
+ * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Mosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort } from '../test/helpers/net.ts';
-import { countingRelay, printResult, type PhaseResult } from './bench/common.ts';
+import { countingRelay, printResult, PROBES, type PhaseResult } from './bench/common.ts';
 import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
 
@@ -32,9 +34,28 @@ const { values } = parseArgs({
   },
 });
 
+const ROOT = path.resolve(path.dirname(SELF), '..');
+/** Inside the project, so that the bundle's package imports resolve to its node_modules. */
+const BUNDLE = path.join(ROOT, 'node_modules/.cache/coldgate-bench/bench.mjs');
+
+/** This script as one ESM file for plain node; packages stay imports, as installed on a box. */
+async function bundle(): Promise<void> {
+  // Imported here: the phases (this same file, bundled) do not need it.
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [SELF], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: BUNDLE, logLevel: 'warning' });
+}
+
+/** The service's NODE_OPTIONS (heap sizing), so that the drain's peak RSS is the product's. */
+function serviceNodeOptions(): string[] {
+  const unit = readFileSync(path.join(ROOT, 'scripts/systemd/coldgate.service'), 'utf8');
+  const m = /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit);
+  if (!m) throw new Error('scripts/systemd/coldgate.service has no Environment="NODE_OPTIONS=..." line');
+  return m[1]!.split(/\s+/).filter(Boolean);
+}
+
 /** Runs one phase in a fresh process and returns its result line (async: the relay lives in this process). */
 async function phase(name: string, dir: string, extra: string[] = []): Promise<PhaseResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--phase', name, '--dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...serviceNodeOptions(), BUNDLE, '--phase', name, '--dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -61,6 +82,7 @@ async function runPhase(name: string): Promise<void> {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function main(): Promise<void> {
+  await bundle();
   const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
   const broker = new Mosquitto({ port: await freePort(), dir: path.join(work, 'broker') });
   await broker.start();
@@ -92,6 +114,8 @@ async function main(): Promise<void> {
       ...(await side('', 'ours', n, n)),
       ...(await side('naive_', 'naive', values['naive-ingest']!, values['naive-drain']!)),
       note: 'naive runs on fewer readings (rates, not totals, are compared); its drain peak RSS is for that smaller backlog',
+      ingest_path: `journal.appendMany, ${PROBES} readings per call (one poll of the van's probes), default journal config: fsync every 20 ms group commit`,
+      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle; the service still starts through the tsx loader, ~30 MB more RSS`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
     };
@@ -118,6 +142,7 @@ function printTable(r: Record<string, number | string>): void {
   console.log(line('', 'ours', 'naive', 'target'));
   for (const [label, key, target] of rows) console.log(line(label, String(r[key]), String(r[`naive_${key}`]), Number.isNaN(target) ? '-' : `${key.includes('bytes') || key.includes('rss') ? '<=' : '>='} ${target.toLocaleString('en')}`));
   console.log(`(ours ${r.ingest_readings} readings; naive ingest ${r.naive_ingest_readings}, naive drain ${r.naive_drain_readings}; ${r.cpus} cpus, load ${r.loadavg_1m})`);
+  console.log(`ingest: ${r.ingest_path}\nruntime: ${r.runtime}`);
 }
 
 /** Other modules' benchmarks (scripts/bench-*.ts), each as its own process, output as they print it. */

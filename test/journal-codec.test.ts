@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalMs, decimalsOf, fromColumnar, isoFormatter, toColumnar } from '../src/journal/columnar.ts';
+import { stampParser, decimalsOf, fromColumnar, isoFormatter, toColumnar } from '../src/journal/columnar.ts';
 import { chunkHeader, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
 import { TokenBucket } from '../src/uplink/rate-limit.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
@@ -59,13 +59,20 @@ describe('columnar records', () => {
 
   it('finds decimals and canonical timestamps exactly', () => {
     expect([4, 4.2, 4.25, -0.125, 1 / 3, 0.1 + 0.2].map(decimalsOf)).toEqual([0, 1, 2, 3, -1, -1]);
-    expect(canonicalMs('2024-02-29T23:59:59.999Z')).toBe(1709251199999);
-    for (const bad of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z', '2024-01-01T00:00:00.00xZ']) expect(canonicalMs(bad)).toBeNaN();
+    const msOf = stampParser();
+    expect(msOf('2024-02-29T23:59:59.999Z')).toBe(1709251199999);
+    // Each bad stamp after a good one of the same day, and alone: the cached date changes nothing.
+    for (const bad of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z', '2024-01-01T00:00:00.00xZ', '2024-01-01T00:00:00,000Z']) {
+      expect(msOf('2024-01-01T00:00:00.000Z')).toBe(Date.UTC(2024, 0, 1));
+      expect(msOf(bad)).toBeNaN();
+      expect(stampParser()(bad)).toBeNaN();
+    }
     const iso = isoFormatter();
     for (let i = 0; i < 2000; i++) {
       const ms = Math.floor(Math.random() * 4e12) - 1e12;
       expect(iso(ms)).toBe(new Date(ms).toISOString());
       expect(iso(ms + 999)).toBe(new Date(ms + 999).toISOString());
+      if (ms >= Date.UTC(100, 0, 1)) expect([msOf(iso(ms)), msOf(iso(ms + 999))]).toEqual([ms, ms + 999]);
     }
   });
 });

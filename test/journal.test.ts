@@ -43,6 +43,57 @@ describe('journal on LevelDB', () => {
     await j.close();
   });
 
+  it('appendMany: keeps the order, one promise and one commit for the batch, records in order', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const first = await j.append(temp('a', 0));
+    const drafts = [temp('a', 1), event('x'), temp('b', 2), temp('a', 3)];
+    const batch = j.appendMany(drafts);
+    const single = j.append(temp('c', 4));
+    const records = await batch;
+    // The drafts themselves became the records: no copy per reading.
+    expect(records).toBe(drafts);
+    expect(records.map((r) => r.seq)).toEqual([2, 3, 4, 5]);
+    expect((await single).seq).toBe(6);
+    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([first.seq, 2, 4, 5, 6]);
+    // The first append had its own commit; the batch and the append after it share one: one chunk per lane.
+    const keys = [];
+    for await (const k of j.db.keys({ gte: 'c!', lt: 'c"' })) keys.push(k);
+    expect(keys).toHaveLength(3);
+    await expect(j.appendMany([])).resolves.toEqual([]);
+    await j.close();
+  });
+
+  it('appendMany: a draft appended again or twice in one batch gets a copy with its own seq', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const e = event('again');
+    const drafts = [e, e];
+    const records = await j.appendMany(drafts);
+    expect(records).not.toBe(drafts);
+    expect(drafts).toEqual([e, e]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2]);
+    expect((await j.appendMany([e]))[0]!.seq).toBe(3);
+    expect((await j.read('events', 0, 10)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    await j.close();
+  });
+
+  it('appendMany: a failed commit rejects every record of it, leaves no trace and reuses the seqs', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const batch = j.db.batch.bind(j.db);
+    let fail = true;
+    // LevelDB refusing the write, as on a full disk: the whole group commit fails at once.
+    (j.db as { batch: unknown }).batch = (...args: Parameters<typeof batch>) => (fail ? Promise.reject(new Error('disk full')) : batch(...args));
+    const a = j.appendMany([temp('a', 1), temp('b', 2)]);
+    const b = j.append(event('x'));
+    await expect(a).rejects.toThrow(JournalError);
+    await expect(b).rejects.toThrow(/journal write failed: disk full/);
+    expect(j.health()).toMatchObject({ state: 'offline', errors: 1 });
+    fail = false;
+    expect((await j.appendMany([temp('c', 3)])).map((r) => r.seq)).toEqual([1]);
+    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([1]);
+    expect(j.stats().lanes.events.records).toBe(0);
+    await j.close();
+  });
+
   it('reads from a cursor in the middle of a chunk and after acks', async () => {
     const j = await Journal.open(dir(), cfg, silentLogger);
     await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(temp('p', i))));

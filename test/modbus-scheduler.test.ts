@@ -42,7 +42,7 @@ function scriptedLink(opts: { latencyMs: number; dead?: number[] }) {
 function schedule(link: PollLink, probes: Record<string, unknown>[]) {
   const polls: { id: string; at: number; outcome: PollOutcome }[] = [];
   const resolved = probes.map((p, i) => resolveProbe(ProbeConfig.parse({ id: `p${i}`, bus: 'b', unit: 1, address: i, ...p })));
-  const s = new BusScheduler(link, planJobs(resolved, link.cfg), (plan, outcome) => polls.push({ id: plan.probe.id, at: performance.now(), outcome }), silentLogger);
+  const s = new BusScheduler(link, planJobs(resolved, link.cfg), (done) => done.forEach(({ plan, outcome }) => polls.push({ id: plan.probe.id, at: performance.now(), outcome })), silentLogger);
   return { s, polls };
 }
 
@@ -88,6 +88,15 @@ describe('BusScheduler', () => {
     const dead = polls.filter((p) => p.id === 'p1' && !p.outcome.ok).map((p) => (p.outcome.ok ? '' : p.outcome.fault.kind));
     expect(dead.filter((k) => k === 'backoff').length).toBeGreaterThan(10);
     expect(polls.filter((p) => p.id === 'p0' && p.outcome.ok).length).toBeGreaterThanOrEqual(22);
+  });
+
+  it('hands over every probe of a coalesced read in one call, answered or failed', async () => {
+    const { link } = scriptedLink({ latencyMs: 1, dead: [2] });
+    const calls: string[][] = [];
+    const probes = [{ unit: 1 }, { unit: 1 }, { unit: 1 }, { unit: 2 }, { unit: 2 }].map((p, i) => resolveProbe(ProbeConfig.parse({ id: `p${i}`, bus: 'b', address: i, ...p })));
+    const s = new BusScheduler(link, planJobs(probes, link.cfg), (polls) => calls.push(polls.map(({ plan, outcome }) => `${plan.probe.id}:${outcome.ok}`)), silentLogger);
+    await s.pollOnce();
+    expect(calls).toEqual([['p0:true', 'p1:true', 'p2:true'], ['p3:false', 'p4:false']]);
   });
 
   it('refuses writes once stopped', async () => {

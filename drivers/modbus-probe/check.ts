@@ -41,21 +41,23 @@ export async function checkProbes(cfg: { buses: BusConfig[]; probes: ProbeConfig
       const scheduler = new BusScheduler(
         link,
         planJobs(probes, bus),
-        ({ probe }, outcome) => {
-          const j = judgePoll(probe, bus.id, outcome);
-          const h = hint(j);
-          results.set(probe.id, {
-            probe: probe.id,
-            bus: bus.id,
-            at: describeBus(bus),
-            unit: probe.unit,
-            function: probe.function,
-            address: probe.address,
-            quality: j.quality,
-            value: j.value,
-            ...('error' in j && { error: j.error }),
-            ...(h !== undefined && { hint: h }),
-          });
+        (polls) => {
+          for (const { plan: { probe }, outcome } of polls) {
+            const j = judgePoll(probe, bus.id, outcome);
+            const h = hint(j);
+            results.set(probe.id, {
+              probe: probe.id,
+              bus: bus.id,
+              at: describeBus(bus),
+              unit: probe.unit,
+              function: probe.function,
+              address: probe.address,
+              quality: j.quality,
+              value: j.value,
+              ...('error' in j && { error: j.error }),
+              ...(h !== undefined && { hint: h }),
+            });
+          }
         },
         log,
       );

@@ -1,12 +1,12 @@
 import { resolveProbe, type BusConfig, type ProbeConfig } from '../../src/config/schema-modbus.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Logger } from '../../src/core/log.ts';
-import type { DeviceHealth, SampleSink } from '../../src/core/types.ts';
+import type { DeviceHealth, RecordDraft, SampleBatchSink, SampleSink } from '../../src/core/types.ts';
 import { ProbeHealth } from './health.ts';
 import { BusLink, describeBus } from './link.ts';
 import { planJobs, type ProbePlan } from './plan.ts';
 import { judgePoll, type PollOutcome } from './reading.ts';
-import { BusScheduler } from './scheduler.ts';
+import { BusScheduler, type Poll } from './scheduler.ts';
 import { InputPoller } from './inputs.ts';
 import type { InputConfig } from '../../src/config/schema-rules.ts';
 
@@ -21,8 +21,10 @@ export interface ProbeDrivers {
   writeCoil(busId: string, unit: number, address: number, value: boolean): Promise<void>;
 }
 
-export interface ProbeDriverDeps {
-  sink: SampleSink;
+/** Either sink: `sinkMany` gets all readings of one coalesced read at once (what the runtime uses). */
+export type ProbeDriverDeps = ProbeDriverCommon & ({ sink: SampleSink; sinkMany?: never } | { sinkMany: SampleBatchSink; sink?: never });
+
+interface ProbeDriverCommon {
   clock: Clock;
   log: Logger;
   /** A door contact or defrost relay from `inputs[]` changed (the rules' suppression). */
@@ -39,7 +41,9 @@ interface Bus {
 }
 
 export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfig[]; inputs?: InputConfig[] }, deps: ProbeDriverDeps): ProbeDrivers {
-  const { sink, clock } = deps;
+  const { clock } = deps;
+  // Tests and tools may take readings one at a time; the runtime takes each read's readings together.
+  const sinkMany: SampleBatchSink = deps.sinkMany ?? ((drafts) => drafts.forEach((d) => deps.sink!(d)));
   const log = deps.log.child({ driver: 'modbus-probe' });
   const health = new Map<string, ProbeHealth>();
   const buses = new Map<string, Bus>();
@@ -49,7 +53,12 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
     health.set(p.id, new ProbeHealth(p.id, p.bus, p.unit));
   }
 
-  function onPoll(bus: Bus, plan: ProbePlan, outcome: PollOutcome): void {
+  function onPolls(bus: Bus, polls: Poll[]): void {
+    sinkMany(polls.map(({ plan, outcome }) => judged(bus, plan, outcome)));
+  }
+
+  /** Updates the probe's health and logs changes of state; returns the reading. */
+  function judged(bus: Bus, plan: ProbePlan, outcome: PollOutcome): RecordDraft {
     const { probe } = plan;
     const h = health.get(probe.id)!;
     const { ts, tq } = clock.stamp();
@@ -64,7 +73,7 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
     // Log changes of state, not every poll: a dead probe polled every 5 s must not flood the journal.
     if (!wasFailing && h.failing) log.warn({ event: 'modbus.probe.fault', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, quality: j.quality }, 'error' in j ? j.error : 'probe failing');
     if (wasFailing && !h.failing) log.info({ event: 'modbus.probe.recovered', probe: probe.id, bus: bus.cfg.id, unit: probe.unit, value: j.value }, `probe ${probe.id} reads again`);
-    sink({
+    return {
       kind: 'temperature',
       ts,
       tq,
@@ -73,14 +82,14 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
       value: j.value,
       quality: j.quality,
       ...('error' in j && { error: j.error }),
-    });
+    };
   }
 
   for (const b of cfg.buses) {
     const link = new BusLink(b, log);
     const probes = cfg.probes.filter((p) => p.bus === b.id).map(resolveProbe);
     // Polls start only after start(), when `bus` exists.
-    const scheduler = new BusScheduler(link, planJobs(probes, b), (plan, outcome) => onPoll(bus, plan, outcome), log);
+    const scheduler = new BusScheduler(link, planJobs(probes, b), (polls) => onPolls(bus, polls), log);
     const bus: Bus = { cfg: b, link, scheduler };
     buses.set(b.id, bus);
   }

@@ -9,6 +9,12 @@ export type PollLink = Pick<BusLink, 'cfg' | 'read' | 'writeCoil' | 'readBit'>;
 import type { ProbePlan, ReadJob } from './plan.ts';
 import type { PollOutcome } from './reading.ts';
 
+/** One probe's result of a poll. */
+export interface Poll {
+  plan: ProbePlan;
+  outcome: PollOutcome;
+}
+
 interface Slave {
   failures: number;
   until: number;
@@ -64,7 +70,8 @@ export class BusScheduler {
   constructor(
     private readonly link: PollLink,
     jobs: readonly ReadJob[],
-    private readonly onPoll: (plan: ProbePlan, outcome: PollOutcome) => void,
+    /** Every probe of a job at once (one coalesced read): the journal then commits them with one promise. */
+    private readonly onPolls: (polls: Poll[]) => void,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
   ) {
@@ -181,7 +188,7 @@ export class BusScheduler {
     const slave = this.slave(job.unit);
     if (slave.until > this.now()) {
       const fault: CommsFault = { kind: 'backoff', text: `unit not answering (${slave.failures} timeouts in a row), next try in ${Math.ceil((slave.until - this.now()) / 1000)} s` };
-      for (const p of job.probes) this.onPoll(p, { ok: false, fault });
+      this.onPolls(job.probes.map((plan) => ({ plan, outcome: { ok: false, fault } })));
       return;
     }
     const words = new Map<number, number>();
@@ -211,7 +218,7 @@ export class BusScheduler {
         if (fault.kind === 'timeout' || fault.kind === 'disconnected') break;
       }
     }
-    for (const p of job.probes) this.onPoll(p, this.outcome(p, words, faults));
+    this.onPolls(job.probes.map((plan) => ({ plan, outcome: this.outcome(plan, words, faults) })));
   }
 
   private timedOut(unit: number, slave: Slave): void {

@@ -3,11 +3,15 @@ import { UplinkConfig } from '../../src/config/schema-uplink.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { Uplink } from '../../src/uplink/uplink.ts';
-import { peakRssMb, readingSource, writeBytes, type PhaseResult } from './common.ts';
+import { peakRssMb, PROBES, readingSource, writeBytes, type PhaseResult } from './common.ts';
 
 const BLOCK = 10_000;
 
-/** The real journal with its default config (fsync on, 20 ms group commit), fed reading by reading. */
+/**
+ * The real journal with its default config (fsync on, 20 ms group commit), fed the way the
+ * gateway's sink feeds it: `appendMany` with the readings of one poll of the van's probes
+ * (PROBES at once, as one coalesced read hands them over), one promise per poll.
+ */
 export async function ingest(dir: string, n: number): Promise<PhaseResult> {
   const next = readingSource();
   const journal = await Journal.open(dir, JournalConfig.parse({}), silentLogger);
@@ -15,10 +19,12 @@ export async function ingest(dir: string, n: number): Promise<PhaseResult> {
   let seconds = 0;
   let last: Promise<unknown> = Promise.resolve();
   for (let done = 0; done < n; done += BLOCK) {
-    // Making the drafts is the drivers' work: only the appends are timed.
+    // Making the drafts (and the per-poll arrays) is the drivers' work: only the appends are timed.
     const drafts = next(Math.min(BLOCK, n - done));
+    const polls: typeof drafts[] = [];
+    for (let i = 0; i < drafts.length; i += PROBES) polls.push(drafts.slice(i, i + PROBES));
     const t0 = performance.now();
-    for (const d of drafts) last = journal.append(d);
+    for (const poll of polls) last = journal.appendMany(poll);
     // Let the group commit run between blocks, as it would between driver polls.
     await new Promise((r) => setImmediate(r));
     seconds += (performance.now() - t0) / 1000;

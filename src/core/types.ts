@@ -74,6 +74,12 @@ export function laneOf(record: RecordDraft): Lane {
 /** Where drivers hand their samples; the runtime stamps nothing, the driver already did. */
 export type SampleSink = (draft: RecordDraft) => void;
 
+/**
+ * Samples taken together (every probe of one coalesced Modbus read): the runtime commits them
+ * with one journal promise instead of one per reading.
+ */
+export type SampleBatchSink = (drafts: RecordDraft[]) => void;
+
 export type DeviceState = 'starting' | 'ok' | 'degraded' | 'offline';
 
 /** Health of one device for the display, /metrics and the rules' device alarms. */

@@ -52,26 +52,50 @@ const digits = (ts: string, at: number, n: number): number => {
   return v;
 };
 
-/**
- * Epoch ms of a canonical `toISOString()` timestamp, else NaN (such a record stays verbatim).
- * Parsed by hand: Date.parse plus a toISOString round trip cost more than the rest of the
- * encoding. '2024-02-29T23:59:59.999Z' -> 1709251199999; '2023-02-29T00:00:00.000Z' -> NaN.
- */
-export function canonicalMs(ts: string): number {
-  if (ts.length !== 24 || ts[4] !== '-' || ts[7] !== '-' || ts[10] !== 'T' || ts[13] !== ':' || ts[16] !== ':' || ts[19] !== '.' || ts[23] !== 'Z') return NaN;
+/** Epoch ms of the date part 'YYYY-MM-DDT' of a canonical stamp (checked), else NaN. */
+function dayMs(ts: string): number {
+  if (ts[4] !== '-' || ts[7] !== '-' || ts[10] !== 'T') return NaN;
   const y = digits(ts, 0, 4);
   const mo = digits(ts, 5, 2);
   const d = digits(ts, 8, 2);
+  // NaN fails every comparison, so a non-digit anywhere lands in the NaN branch. Date.UTC
+  // reads years 0-99 as 1900-1999: such stamps stay verbatim.
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && y >= 100)) return NaN;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS[mo - 1]! + (leap ? 1 : 0)) return NaN;
+  return Date.UTC(y, mo - 1, d);
+}
+
+/** Ms into the day of the time part 'hh:mm:ss.sssZ' of a 24-character stamp (checked), else NaN. */
+function timeOfDayMs(ts: string): number {
+  if (ts.length !== 24 || ts[13] !== ':' || ts[16] !== ':' || ts[19] !== '.' || ts[23] !== 'Z') return NaN;
   const h = digits(ts, 11, 2);
   const mi = digits(ts, 14, 2);
   const s = digits(ts, 17, 2);
   const ms = digits(ts, 20, 3);
-  // NaN fails every comparison, so a non-digit anywhere lands in the NaN branch. Date.UTC
-  // reads years 0-99 as 1900-1999: such stamps stay verbatim.
-  if (!(mo >= 1 && mo <= 12 && d >= 1 && h < 24 && mi < 60 && s < 60 && ms >= 0 && y >= 100)) return NaN;
-  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > DAYS[mo - 1]! + (leap ? 1 : 0)) return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (!(h < 24 && mi < 60 && s < 60 && ms >= 0)) return NaN;
+  return ((h * 60 + mi) * 60 + s) * 1000 + ms;
+}
+
+/**
+ * A parser for epoch ms of canonical `toISOString()` timestamps, else NaN (such a record stays
+ * verbatim). Parsed by hand: Date.parse plus a toISOString round trip cost more than the rest
+ * of the encoding; and the date part is checked once per day seen, since the readings of one
+ * commit share a day or two. '2024-02-29T23:59:59.999Z' -> 1709251199999;
+ * '2023-02-29T00:00:00.000Z' -> NaN.
+ */
+export function stampParser(): (ts: string) => number {
+  let day: string | undefined;
+  let dayStart = NaN;
+  return (ts) => {
+    const t = timeOfDayMs(ts);
+    if (Number.isNaN(t)) return NaN;
+    if (day === undefined || !ts.startsWith(day)) {
+      day = ts.slice(0, 11);
+      dayStart = dayMs(ts);
+    }
+    return dayStart + t;
+  };
 }
 
 type Compactable = TemperatureDraft & { seq: number; value: number };
@@ -97,8 +121,9 @@ export function toColumnar(records: readonly JournalRecord[]): Columnar {
   const byProbe = new Map<string, Building[]>();
   const all: Building[] = [];
   const verbatim: JournalRecord[] = [];
+  const msOf = stampParser();
   for (const r of records) {
-    const ms = isCompactable(r) ? canonicalMs(r.ts) : NaN;
+    const ms = isCompactable(r) ? msOf(r.ts) : NaN;
     const d = Number.isNaN(ms) ? -1 : decimalsOf((r as Compactable).value);
     if (d < 0) {
       verbatim.push(r);

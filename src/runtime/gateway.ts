@@ -111,17 +111,21 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     }
 
     // A sample counts once the journal has committed it; only then is it shown, judged or sent.
-    const sink = (draft: RecordDraft) => {
-      journal.append(draft).then(
-        (record) => {
-          live.apply(record);
-          if (draft.kind === 'temperature' || draft.kind === 'position') rules.onRecord(draft);
+    // One commit promise per call: the probes hand over every reading of a coalesced read at once.
+    const sinkMany = (drafts: RecordDraft[]) => {
+      journal.appendMany(drafts).then(
+        (records) => {
+          for (const record of records) {
+            live.apply(record);
+            if (record.kind === 'temperature' || record.kind === 'position') rules.onRecord(record);
+          }
         },
-        (err: Error) => log.error({ err: err.message, kind: draft.kind }, 'sample not committed'),
+        (err: Error) => log.error({ err: err.message, kind: drafts[0]?.kind, records: drafts.length }, 'sample not committed'),
       );
     };
+    const sink = (draft: RecordDraft) => sinkMany([draft]);
 
-    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes, inputs: cfg.inputs }, { sink, clock, log: log.child({ mod: 'modbus' }), onInput: (id, on) => rules.onInput(id, on) });
+    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes, inputs: cfg.inputs }, { sinkMany, clock, log: log.child({ mod: 'modbus' }), onInput: (id, on) => rules.onInput(id, on) });
     await probes.start();
     stops.push(() => probes!.stop());
     if (cfg.gps) {
