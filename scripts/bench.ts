@@ -3,8 +3,8 @@
  * naive way (one LevelDB key and one QoS 1 message per reading), in one run. Each phase runs in
  * its own process so that disk bytes (/proc/self/io) and peak RSS (VmHWM) are that phase's
  * alone; the drain goes to a mosquitto started here on loopback, through a relay that counts
- * the bytes on the wire. Phases run on plain node (an esbuild bundle: the tsx loader alone holds
- * ~30 MB, which the service, still started through tsx, pays on top) with the NODE_OPTIONS of
+ * the bytes on the wire. Phases run on plain node on an esbuild bundle, as the service runs the
+ * gateway (dist/coldgate.mjs; the tsx loader alone would hold ~30 MB), with the NODE_OPTIONS of
  * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000).
  */
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       ...(await side('naive_', 'naive', values['naive-ingest']!, values['naive-drain']!)),
       note: 'naive runs on fewer readings (rates, not totals, are compared); its drain peak RSS is for that smaller backlog',
       ingest_path: `journal.appendMany, ${PROBES} readings per call (one poll of the van's probes), default journal config: fsync every 20 ms group commit`,
-      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle; the service still starts through the tsx loader, ~30 MB more RSS`,
+      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
     };

@@ -67,6 +67,26 @@ describe('the demo end to end', () => {
     }
   });
 
+  it('runs the same from the bundle the service uses (plain node, no TypeScript loader)', async () => {
+    const bundle = path.resolve(import.meta.dirname, '../dist/coldgate.mjs');
+    execFileSync(process.execPath, ['scripts/build.mjs', '--outfile', bundle], { cwd: path.resolve(import.meta.dirname, '..') });
+    const { file, brokerPort, httpPort } = await demoConfig(path.join(tmp.dir, 'bundle'));
+    const gateway = new GatewayProcess(file, {}, [bundle]);
+    await gateway.start();
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { protocolVersion: 4, reconnectPeriod: 0 });
+    const seen = collect(sub);
+    await sub.subscribeAsync('coldgate/v1/+/+', { qos: 1 });
+    try {
+      await waitFor(() => seen.records.some((r) => r.kind === 'temperature'), 15_000, 'a temperature batch');
+      // The display's files and the version are found from the bundle's place in the tree.
+      expect(await (await fetch(`http://127.0.0.1:${httpPort}/page.js`)).text()).toContain('EventSource');
+      expect(gateway.output).toMatch(/"version":"\d+\.\d+\.\d+"/);
+    } finally {
+      await sub.endAsync();
+      expect((await gateway.stop('SIGINT')).code).toBe(0);
+    }
+  });
+
   it('continues seq after a restart with nothing lost and no seq reused', async () => {
     const broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'restart-broker') });
     await broker.start();

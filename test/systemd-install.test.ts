@@ -46,7 +46,9 @@ describe('the systemd unit and scripts/install', () => {
     expect(existsSync(path.join(root, 'srv/cg/test'))).toBe(false);
     expect(readlinkSync(path.join(root, 'usr/local/bin/coldgate'))).toBe('/srv/cg/scripts/coldgate.mjs');
     const unit = readFileSync(path.join(root, 'etc/systemd/system/coldgate.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/srv\/cg\/scripts\/coldgate\.mjs run$/m);
+    // The service runs the bundle built at install time, not the sources through tsx.
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/srv\/cg\/dist\/coldgate\.mjs run$/m);
+    expect(readFileSync(path.join(root, 'srv/cg/dist/coldgate.mjs'), 'utf8')).toContain('journal opened');
     expect(unit).not.toMatch(/\/opt\/coldgate/);
     const installed = path.join(root, 'etc/coldgate/config.json');
     expect(statSync(installed).mode & 0o777).toBe(0o640);

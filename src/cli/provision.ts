@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssues } from '../config/errors.ts';
 import { parseConfig } from '../config/load.ts';
+import { ROOT } from '../core/paths.ts';
 import type { GatewayConfigInput } from '../config/schema.ts';
 import { ProvisionAnswers, type ProvisionAnswersInput } from '../provision/answers.ts';
 import { buildConfig, busIdOf, type ScanResults } from '../provision/build.ts';
@@ -17,7 +17,7 @@ import { reportChecks } from './check.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 const DEFAULT_CONFIG = '/etc/coldgate/config.json';
-const SCHEMA = fileURLToPath(new URL('../../config/schema.json', import.meta.url));
+const SCHEMA = path.join(ROOT, 'config/schema.json');
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },

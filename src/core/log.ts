@@ -9,7 +9,7 @@ export const REDACT = ['password', '*.password', '*.*.password', 'pin', '*.pin',
 export function createLogger(level: LevelWithSilent = 'info', pretty = process.stdout.isTTY === true): Logger {
   const options = { level, base: { app: 'coldgate' }, redact: { paths: REDACT, censor: '[redacted]' } };
   if (!pretty) return pino(options);
-  return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } } });
+  return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } } });
 }
 
 /** For tests and tools that must stay quiet. */

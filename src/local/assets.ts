@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../core/paths.ts';
 
 /**
  * The display's files, read once at start: the page ships with the box and nothing comes from
@@ -16,7 +18,7 @@ export interface Asset {
 }
 
 export function loadAssets(): Map<string, Asset> {
-  return new Map(Object.entries(FILES).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(`./${file}`, import.meta.url)), type }]));
+  return new Map(Object.entries(FILES).map(([route, [file, type]]) => [route, { body: readFileSync(path.join(ROOT, 'src/local', file)), type }]));
 }
 
 /** Only the box's own files and its own event stream: an injected script could not phone home. */

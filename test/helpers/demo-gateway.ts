@@ -34,11 +34,13 @@ export class GatewayProcess {
   constructor(
     private readonly configFile: string,
     private readonly env: NodeJS.ProcessEnv = {},
+    /** How to start coldgate: the sources through tsx (default), or e.g. a built bundle with plain node. */
+    private readonly entry: string[] = ['--import', 'tsx', path.join(ROOT, 'src/cli/coldgate.ts')],
   ) {}
 
   async start(readyPattern = /coldgate running/): Promise<void> {
     this.output = '';
-    this.proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/coldgate.ts'), 'run', '--config', this.configFile], {
+    this.proc = spawn(process.execPath, [...this.entry, 'run', '--config', this.configFile], {
       cwd: ROOT,
       env: { ...process.env, COLDGATE_LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
