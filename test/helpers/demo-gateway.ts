@@ -26,6 +26,12 @@ export async function demoConfig(dir: string, patch: (cfg: GatewayConfigInput) =
   return { file, brokerPort: broker, httpPort: http };
 }
 
+/** Gateways still running when the test worker exits (a failed test skips its stop): killed then. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 /** `coldgate run` as a child process, the way an installer or systemd starts it. */
 export class GatewayProcess {
   private proc: ChildProcess | undefined;
@@ -45,6 +51,9 @@ export class GatewayProcess {
       env: { ...process.env, COLDGATE_LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const proc = this.proc;
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     this.proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     await waitFor(() => readyPattern.test(this.output) || this.proc?.exitCode !== null, 20_000, 'the gateway to start');

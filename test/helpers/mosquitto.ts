@@ -24,6 +24,12 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** Brokers still running when the test worker exits (a failed test skips its stop): killed then. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 /**
  * A real mosquitto with its own config and persistence. As root it drops to user mosquitto,
  * so the folder is handed to that user and every folder above it must be traversable.
@@ -57,7 +63,10 @@ export class Mosquitto {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn('mosquitto', ['-c', path.join(this.opts.dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    const proc = spawn('mosquitto', ['-c', path.join(this.opts.dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    this.proc = proc;
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     await waitFor(() => canConnect(this.opts.port), 10_000, `mosquitto on port ${this.opts.port}`);
   }
 
