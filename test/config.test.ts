@@ -126,8 +126,12 @@ describe('coldgate validate and run on bad input', () => {
     expect(stderr).toMatch(/data directory .*a-file\/data is not writable/);
   });
 
-  it('unknown commands and options are usage errors, exit 2', async () => {
+  it('unknown commands and options are usage errors, exit 2; --help is not', async () => {
     expect((await coldgate('frobnicate')).code).toBe(2);
+    expect((await coldgate()).code).toBe(2);
+    const help = await coldgate('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: coldgate <command>/);
     const bad = await coldgate('validate', '--cnofig', 'x');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--cnofig'/);

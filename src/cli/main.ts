@@ -5,7 +5,7 @@ import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
 import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
 import { checkCommand } from './check.ts';
 import { provisionCommand } from './provision.ts';
-import { EXIT_USAGE, type CommandIo } from './io.ts';
+import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 const USAGE = `usage: coldgate <command> [options]
 
@@ -46,7 +46,12 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0] ?? '', argv.slice(1)];
   const command = COMMANDS[name];
   if (!command || name === '') {
-    io.stderr.write(name && name !== '--help' && name !== 'help' ? `coldgate: unknown command "${argv.join(' ')}"\n\n${USAGE}` : USAGE);
+    // Asking for help is not a mistake: usage on stdout, exit 0; anything else is bad usage.
+    if (name === '--help' || name === '-h' || name === 'help') {
+      io.stdout.write(USAGE);
+      return EXIT_OK;
+    }
+    io.stderr.write(name ? `coldgate: unknown command "${argv.join(' ')}"\n\n${USAGE}` : USAGE);
     return EXIT_USAGE;
   }
   try {
