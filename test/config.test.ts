@@ -68,8 +68,12 @@ describe('config validation', () => {
     expect(() => loadConfig(path.join(tmp.dir, 'absent.json'), {})).toThrow(/file not found/);
   });
 
-  it('ships example configs that validate', () => {
+  it('ships example configs that validate, the README\'s included', () => {
     expect(loadConfig(path.join(ROOT, 'config/demo.json'), {}).config.gatewayId).toBe('demo-van-01');
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /Write a config[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    expect(parseConfig(JSON.parse(block!), path.join(ROOT, 'config/van-17.json')).config.probes).toHaveLength(2);
   });
 
   it('keeps config/schema.json in step with the zod schema (run npm run schema)', () => {
