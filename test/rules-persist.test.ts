@@ -1,6 +1,8 @@
-import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { levelRulesStore, type Alarm } from '../src/rules/index.ts';
+import { JournalConfig } from '../src/config/schema-journal.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { Journal } from '../src/journal/journal.ts';
+import { journalRulesStore, type Alarm } from '../src/rules/index.ts';
 import { waitFor } from './helpers/net.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { harness, probe } from './rules-harness.ts';
@@ -13,18 +15,19 @@ const config = {
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-async function openDb(dir: string) {
-  const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
-  await db.open();
-  return db;
-}
+/** The rules' state lives in the gateway's journal (LevelDB), written in its group commits. */
+const openDb = (dir: string) => Journal.open(dir, JournalConfig.parse({ commitIntervalMs: 5 }), silentLogger);
+const savedState = async (db: Journal) => {
+  const bytes = await db.readState('rules');
+  return bytes && (JSON.parse(bytes.toString('utf8')) as unknown);
+};
 
-describe('rules state in LevelDB', () => {
+describe('rules state in the journal', () => {
   it('a new engine on the same store neither loses nor repeats an alarm', async () => {
     const { dir, cleanup } = tempDir('coldgate-rules-');
     cleanups.push(cleanup);
     let db = await openDb(dir);
-    const first = await harness(config, { store: levelRulesStore(db) });
+    const first = await harness(config, { store: journalRulesStore(db) });
     const trip = first.engine.startTrip('anna');
     first.series(['p1'], 200, () => 7);
     const raised = first.of('alarm.raised').map((x) => x.e.data?.alarm as Alarm);
@@ -33,7 +36,7 @@ describe('rules state in LevelDB', () => {
     await db.close();
 
     db = await openDb(dir);
-    const second = await harness(config, { store: levelRulesStore(db), startSec: 230 });
+    const second = await harness(config, { store: journalRulesStore(db), startSec: 230 });
     second.series(['p1'], 500, () => 7);
     expect(second.of('alarm.raised')).toEqual([]);
     expect(second.engine.snapshot().alarms.map((a) => [a.id, a.active])).toEqual([[raised[0]!.id, true]]);
@@ -55,12 +58,12 @@ describe('rules state in LevelDB', () => {
     cleanups.push(cleanup);
     const db = await openDb(dir);
     const immediate = { ...config, compartments: [{ ...config.compartments[0], delaySec: 0 }] };
-    const h = await harness(immediate, { store: levelRulesStore(db) });
+    const h = await harness(immediate, { store: journalRulesStore(db) });
     // Raised inside onRecord, and no tick after it: only the save on the transition can write it.
     h.temp('p1', 7);
     const id = h.engine.snapshot().alarms[0]?.id;
     expect(id).toBeDefined();
-    await waitFor(async () => String(JSON.stringify(await db.get('rules:state'))).includes(id!), 5000, 'state with the alarm on disk');
+    await waitFor(async () => String(JSON.stringify(await savedState(db))).includes(id!), 5000, 'state with the alarm on disk');
     await db.close();
   });
 
@@ -68,11 +71,30 @@ describe('rules state in LevelDB', () => {
     const { dir, cleanup } = tempDir('coldgate-rules-');
     cleanups.push(cleanup);
     const db = await openDb(dir);
-    await db.put('rules:state', { v: 0, alarms: 'old' });
-    const h = await harness(config, { store: levelRulesStore(db) });
+    await db.putState('rules', Buffer.from(JSON.stringify({ v: 0, alarms: 'old' })));
+    const h = await harness(config, { store: journalRulesStore(db) });
     expect(h.engine.snapshot().alarms).toEqual([]);
     await h.engine.stop();
-    expect(await db.get('rules:state')).toMatchObject({ v: 1 });
+    expect(await savedState(db)).toMatchObject({ v: 1 });
     await db.close();
+  });
+
+  it('commits the state in the same batch as the events appended before it', async () => {
+    const { dir, cleanup } = tempDir('coldgate-rules-');
+    cleanups.push(cleanup);
+    const db = await openDb(dir);
+    const store = journalRulesStore(db);
+    const event = db.append({ kind: 'event', ts: new Date().toISOString(), tq: 'system', type: 'alarm.raised', severity: 'critical', message: 'x' });
+    const saved = store.save({ v: 1, marker: 'with-event' });
+    // One group commit carries both: the state is visible exactly when the event has its seq.
+    const [record] = await Promise.all([event, saved]);
+    expect(record.seq).toBe(1);
+    expect(await savedState(db)).toEqual({ v: 1, marker: 'with-event' });
+    expect((await db.read('events', 0, 10)).map((r) => r.seq)).toEqual([1]);
+    expect(db.stats().nextSeq).toBe(2);
+    await db.close();
+    const again = await openDb(dir);
+    expect(await journalRulesStore(again).load()).toEqual({ v: 1, marker: 'with-event' });
+    await again.close();
   });
 });

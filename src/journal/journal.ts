@@ -5,7 +5,7 @@ import { laneOf, type DeviceHealth, type JournalRecord, type Lane, type RecordDr
 import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
-import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY } from './keys.ts';
+import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 
 export const LANES: readonly Lane[] = ['events', 'telemetry'];
@@ -76,6 +76,7 @@ const emptyMeta = (): LaneMeta => ({ ackedThrough: 0, deletedThrough: 0, count: 
 export class Journal {
   private queue: JournalRecord[] = [];
   private next: Commit | undefined;
+  private puts = new Map<string, Buffer>();
   private timer: NodeJS.Timeout | undefined;
   /** Commits and acks run one at a time: both rewrite lane metadata and delete chunks. */
   private serial: Promise<unknown> = Promise.resolve();
@@ -167,6 +168,24 @@ export class Journal {
     return commit.done.then(() => records);
   }
 
+  /**
+   * Writes the state `name` in the same atomic batch as the next group commit. State that
+   * describes appended records, such as the rules' open alarms, is then never on disk without
+   * the events appended before it: a crash loses both or neither.
+   */
+  putState(name: string, value: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalError('journal is closed'));
+    this.puts.set(stateKey(name), value);
+    const commit = (this.next ??= newCommit());
+    this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
+    return commit.done;
+  }
+
+  /** The state last committed under `name` by putState, if any. */
+  readState(name: string): Promise<Buffer | undefined> {
+    return this.db.get(stateKey(name));
+  }
+
   /** Called with the lane whenever new records are committed to it. */
   onCommit(listener: (lane: Lane) => void): () => void {
     this.listeners.add(listener);
@@ -189,9 +208,12 @@ export class Journal {
   private async commit(): Promise<void> {
     const batch = this.queue;
     const pending = this.next;
+    const puts = this.puts;
     this.queue = [];
+    this.puts = new Map();
     this.next = undefined;
-    if (!pending || batch.length === 0) return;
+    if (!pending) return;
+    if (batch.length === 0 && puts.size === 0) return pending.resolve();
     const now = this.now();
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
@@ -239,6 +261,7 @@ export class Journal {
       }
       for (const lane of LANES) ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next[lane]) });
       ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(String(seq)) });
+      for (const [key, value] of puts) ops.push({ type: 'put', key, value });
       await this.db.batch(ops, { sync: this.cfg.fsync });
       if (plan.deletes.length > 0) {
         this.headAcked.telemetry = 0;

@@ -9,6 +9,11 @@ import type { Lane } from '../core/types.ts';
  */
 export const SEQ_KEY = 'm!seq';
 
+/** State kept beside the records and written in their commits (Journal.putState): `s!{name}`. */
+export function stateKey(name: string): string {
+  return `s!${name}`;
+}
+
 export function chunkKey(lane: Lane, seq: number): string {
   return `c!${lane}!${seq.toString(16).padStart(16, '0')}`;
 }

@@ -1,8 +1,8 @@
 /** The rules engine's public face: what the runtime, the display and the uplink use. */
 export { createRulesEngine } from './engine.ts';
 export type { CompartmentStatus, CompartmentView, RulesDeps, RulesEngine, RulesSnapshot, TripView } from './engine.ts';
-export { levelRulesStore, memoryRulesStore } from './persist.ts';
-export type { JsonKeyValue, RulesStore } from './persist.ts';
+export { journalRulesStore, memoryRulesStore } from './persist.ts';
+export type { RulesStore, StateJournal } from './persist.ts';
 export type { Alarm, AlarmType } from './alarms.ts';
 export type { GateRecord, GateVerdict } from './gate.ts';
 export type { Trip, TripReport, CompartmentReport } from './trip.ts';

@@ -4,17 +4,24 @@ export interface RulesStore {
   save(state: unknown): Promise<void>;
 }
 
-/** The part of a level 10 database (`valueEncoding: 'json'`) the store needs; `get` gives undefined for a missing key. */
-export interface JsonKeyValue {
-  get(key: string): Promise<unknown>;
-  put(key: string, value: unknown, options?: { sync?: boolean }): Promise<void>;
+/** The part of the journal this store needs (src/journal/journal.ts). */
+export interface StateJournal {
+  readState(name: string): Promise<Buffer | undefined>;
+  putState(name: string, value: Buffer): Promise<void>;
 }
 
-/** Synced writes: an alarm the driver saw must survive a power cut as much as the journal does. */
-export function levelRulesStore(db: JsonKeyValue, key = 'rules:state'): RulesStore {
+/**
+ * The state rides in the journal's own commits: an alarm's state is on disk exactly when the
+ * `alarm.raised` event emitted before it is, so a power cut neither loses the event while the
+ * state says raised, nor keeps the state without the event.
+ */
+export function journalRulesStore(journal: StateJournal, name = 'rules'): RulesStore {
   return {
-    load: () => db.get(key),
-    save: (state) => db.put(key, state, { sync: true }),
+    load: async () => {
+      const bytes = await journal.readState(name);
+      return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as unknown);
+    },
+    save: (state) => journal.putState(name, Buffer.from(JSON.stringify(state))),
   };
 }
 

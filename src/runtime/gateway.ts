@@ -2,7 +2,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, RecordDraft } from '../core/types.ts';
-import { createRulesEngine, levelRulesStore, type RulesEngine } from '../rules/index.ts';
+import { createRulesEngine, journalRulesStore, type RulesEngine } from '../rules/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
@@ -80,7 +80,8 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
           (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
         );
       },
-      store: levelRulesStore(journal.db.sublevel<string, unknown>('rules', { valueEncoding: 'json' })),
+      // Saved in the journal's own commits, atomically with the events it describes.
+      store: journalRulesStore(journal),
       clock,
       log: rulesLog,
     });
