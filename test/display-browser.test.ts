@@ -3,15 +3,14 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../src/rules/index.ts';
 import type { Gateway } from '../src/runtime/gateway.ts';
-import { chromiumMissing, launchChromium } from './helpers/browser.ts';
+import { hasChromium, launchChromium } from './helpers/browser.ts';
 import { ManualProbes, PIN, startTestGateway } from './helpers/gateway.ts';
 import { waitFor } from './helpers/net.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-const missing = chromiumMissing();
 
-describe.skipIf(missing !== undefined)('driver display in Chromium', () => {
+describe.runIf(hasChromium())('driver display in Chromium', () => {
   const tmp = tempDir('coldgate-display-');
   const probes = new ManualProbes([3.0]);
   let gateway: Gateway;

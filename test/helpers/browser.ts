@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { peerPresent } from './peers.ts';
 
 /** Debian's chromium: playwright never downloads a browser on these machines. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** In CI a missing browser is a failure, elsewhere a reason to skip the browser tests. */
-export function chromiumMissing(): string | undefined {
-  if (existsSync(CHROMIUM)) return undefined;
-  if (process.env.CI === 'true') throw new Error(`chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  return `chromium not found at ${CHROMIUM}`;
+/** Whether the browser tests can run: in CI a missing browser fails them (helpers/peers.ts). */
+export function hasChromium(): boolean {
+  return peerPresent(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 }
 
 export function launchChromium(): Promise<Browser> {
