@@ -105,8 +105,9 @@ export class GatewayChild {
 
 export interface Arrival {
   topic: string;
-  /** Decoded records for telemetry and events batches. */
+  /** Decoded records for telemetry and events batches, and the journal incarnation they are of. */
   records?: JournalRecord[];
+  incarnation?: string;
   payloadBytes: number;
   contentType?: string;
   contentEncoding?: string;
@@ -144,7 +145,9 @@ export class Collector {
       const contentEncoding = Array.isArray(user) ? user[0] : user;
       const arrival: Arrival = { topic, payloadBytes: payload.length, contentType: packet.properties?.contentType, contentEncoding, retained: packet.retain, at: Date.now() };
       if (topic.endsWith('/telemetry') || topic.endsWith('/events')) {
-        arrival.records = decodeBatch(payload, contentEncoding).records;
+        const batch = decodeBatch(payload, contentEncoding);
+        arrival.records = batch.records;
+        arrival.incarnation = batch.incarnation;
         for (const r of arrival.records) this.take(r);
       } else arrival.body = JSON.parse(payload.toString()) as unknown;
       this.arrivals.push(arrival);
