@@ -81,7 +81,7 @@ describe('journal incarnation', () => {
   });
 });
 
-/** What a consumer keys a record on, and the record itself. */
+/** A consumer's de-duplication on `key`: distinct keys, and arrivals whose key already named a different record. */
 function keyed(arrivals: readonly Arrival[], key: (a: Arrival, r: JournalRecord) => string): { keys: number; collisions: number } {
   const seen = new Map<string, string>();
   let collisions = 0;

@@ -119,7 +119,9 @@ export interface Arrival {
 
 /**
  * The cloud side: a persistent session on `{root}/{gatewayId}/#` that decodes every batch and
- * keeps what arrived, in order, with a fingerprint per seq to catch a seq used twice.
+ * keeps what arrived, in order, with a fingerprint per seq to catch a seq used twice. `seen`
+ * is keyed on seq alone, so it serves one journal: across a new incarnation, key on
+ * (incarnation, seq) from the arrivals instead (test/journal-incarnation.test.ts).
  */
 export class Collector {
   readonly arrivals: Arrival[] = [];
