@@ -75,7 +75,7 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     expect(await command('ping', {})).toMatchObject({ ok: true, command: 'ping', gatewayId: 'van-a', pong: expect.any(String) });
     const status = (await command('status', {}))!;
     expect(status).toMatchObject({ ok: true, versions: { coldgate: expect.any(String), node: process.versions.node, config: expect.stringMatching(/^[0-9a-f]{12}$/) }, configFile: file, openAlarms: 0 });
-    expect(status.journal).toMatchObject({ nextSeq: expect.any(Number), lanes: { telemetry: expect.any(Object), events: expect.any(Object) } });
+    expect(status.journal).toMatchObject({ incarnation: expect.stringMatching(/^[0-9a-f]{16}$/), nextSeq: expect.any(Number), lanes: { telemetry: expect.any(Object), events: expect.any(Object) } });
     const devices = status.devices as { id: string; kind: string; state: string }[];
     expect(devices.find((d) => d.kind === 'uplink')?.state).toBe('ok');
     expect(devices.find((d) => d.id === 'p1')?.state).toBe('ok');

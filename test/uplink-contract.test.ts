@@ -12,6 +12,7 @@ const batchSchema = z.fromJSONSchema(jsonSchema as Parameters<typeof z.fromJSONS
 const recordSchema = z.fromJSONSchema({ ...jsonSchema, $ref: '#/$defs/record', type: undefined, required: undefined, properties: undefined, additionalProperties: undefined } as Parameters<typeof z.fromJSONSchema>[0]);
 
 const ts = '2024-06-01T10:00:00.000Z';
+const van = { gatewayId: 'van-1', incarnation: '0123456789abcdef' };
 const records: JournalRecord[] = [
   { kind: 'temperature', ts, tq: 'gps', probe: 'p1', compartment: 'front', value: 3.4, quality: 'good', seq: 1 },
   { kind: 'temperature', ts, tq: 'gps', probe: 'p2', value: null, quality: 'comms-error', error: 'timeout', seq: 2 },
@@ -24,7 +25,7 @@ describe('payload contract', () => {
   it('real batches, plain and deflated, match batch.schema.json, and so do the records they decode to', () => {
     expect(jsonSchema.properties.schema.const).toBe(BATCH_SCHEMA);
     for (const encoding of ['identity', 'deflate'] as const) {
-      const { payload } = encodeBatch('van-1', 'telemetry', records, encoding);
+      const { payload } = encodeBatch(van, 'telemetry', records, encoding);
       const doc = parseBatch(payload, encoding);
       expect(batchSchema.safeParse(doc).error).toBeUndefined();
       expect(doc.temperatures).toHaveLength(1);
@@ -33,10 +34,13 @@ describe('payload contract', () => {
   });
 
   it('the schema refuses what a consumer could not use', () => {
-    const doc = parseBatch(encodeBatch('van-1', 'events', records, 'identity').payload);
+    const doc = parseBatch(encodeBatch(van, 'events', records, 'identity').payload);
     const without = (r: JournalRecord) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'seq'));
     expect(batchSchema.safeParse({ ...doc, records: [without(records[3]!)] }).success).toBe(false);
-    expect(batchSchema.safeParse({ ...doc, schema: 'coldgate.batch/1' }).success).toBe(false);
+    expect(batchSchema.safeParse({ ...doc, schema: 'coldgate.batch/2' }).success).toBe(false);
+    // Without its incarnation a seq is ambiguous: a wiped journal counts from 1 again.
+    expect(batchSchema.safeParse(Object.fromEntries(Object.entries(doc).filter(([k]) => k !== 'incarnation'))).success).toBe(false);
+    expect(batchSchema.safeParse({ ...doc, incarnation: 'x' }).success).toBe(false);
     expect(recordSchema.safeParse(without(records[4]!)).success).toBe(false);
     expect(recordSchema.safeParse({ ...records[0], quality: 'fine' }).success).toBe(false);
     expect(batchSchema.safeParse({ ...doc, temperatures: [{ probe: 'p', tq: 'system', scale: 4, seq: [1], ts: [1], v: [1] }] }).success).toBe(false);

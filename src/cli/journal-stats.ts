@@ -19,7 +19,8 @@ export async function journalStatsCommand(argv: string[], io: CommandIo): Promis
     io.stdout.write(`${JSON.stringify(stats)}\n`);
     return EXIT_OK;
   }
-  io.stdout.write(`next seq ${stats.nextSeq}, ${stats.usedBytes} bytes stored\n`);
+  // The incarnation is what the cloud's records name this journal by (with gatewayId and seq).
+  io.stdout.write(`incarnation ${stats.incarnation}, next seq ${stats.nextSeq}, ${stats.usedBytes} bytes stored\n`);
   for (const [lane, s] of Object.entries(stats.lanes)) io.stdout.write(`${lane.padEnd(10)} pending ${s.records} records, ${s.bytes} bytes, acked through seq ${s.ackedThrough}, dropped ${s.dropped}\n`);
   return EXIT_OK;
 }

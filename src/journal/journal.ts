@@ -5,6 +5,7 @@ import { laneOf, type DeviceHealth, type JournalRecord, type Lane, type RecordDr
 import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
+import { openIncarnation } from './incarnation.ts';
 import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 
@@ -44,6 +45,8 @@ export interface LaneStats {
 }
 
 export interface JournalStats {
+  /** Minted when the journal was created (incarnation.ts): records are (gatewayId, incarnation, seq). */
+  incarnation: string;
   nextSeq: number;
   usedBytes: number;
   maxBytes: number;
@@ -94,6 +97,7 @@ export class Journal {
     readonly db: Db,
     private readonly cfg: JournalConfig,
     private readonly log: Logger,
+    private readonly incarnation: string,
     private nextSeq: number,
     private readonly lanes: Record<Lane, LaneMeta>,
     /** Per lane: records of the first stored chunk already acked (a chunk can straddle an ack). */
@@ -118,6 +122,13 @@ export class Journal {
       const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new JournalError(`cannot open the journal in ${dir}: ${cause}${/lock/i.test(cause) ? ' (is another coldgate running on this data directory?)' : ''}`);
     }
+    let incarnation: string;
+    try {
+      incarnation = await openIncarnation(db, dir, log);
+    } catch (err) {
+      await db.close();
+      throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
+    }
     const storedSeq = await db.get(SEQ_KEY);
     const lanes = {} as Record<Lane, LaneMeta>;
     const headAcked = {} as Record<Lane, number>;
@@ -126,9 +137,9 @@ export class Journal {
       lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
       headAcked[lane] = await straddling(db, lane, lanes[lane]);
     }
-    const journal = new Journal(db, cfg, log, storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, opts);
+    const journal = new Journal(db, cfg, log, incarnation, storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, opts);
     const s = journal.stats();
-    log.info({ dir, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
+    log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
     return journal;
   }
 
@@ -349,7 +360,7 @@ export class Journal {
       const m = this.lanes[lane];
       lanes[lane] = { records: m.count - this.headAcked[lane], bytes: m.bytes, ackedThrough: m.ackedThrough, dropped: m.dropped };
     }
-    return { nextSeq: this.nextSeq, usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes, maxBytes: this.cfg.maxBytes, compactions: this.compactor.count, lanes };
+    return { incarnation: this.incarnation, nextSeq: this.nextSeq, usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes, maxBytes: this.cfg.maxBytes, compactions: this.compactor.count, lanes };
   }
 
   /** For the display, /metrics and the rules' journal-full alarm (which reads usedBytes / maxBytes). */

@@ -6,8 +6,10 @@ import type { Lane } from '../core/types.ts';
  *   c!telemetry!00000000000004d2  -> chunk of records whose last seq is 1234
  *   m!seq                         -> next seq to assign (written in the same batch as chunks)
  *   m!lane!telemetry              -> that lane's cursors and totals (LaneMeta, JSON)
+ *   m!incarnation                 -> this journal's incarnation id (incarnation.ts), 16 hex digits
  */
 export const SEQ_KEY = 'm!seq';
+export const INCARNATION_KEY = 'm!incarnation';
 
 /** State kept beside the records and written in their commits (Journal.putState): `s!{name}`. */
 export function stateKey(name: string): string {

@@ -4,7 +4,7 @@ import type { DeviceHealth, JournalRecord, Lane } from '../core/types.ts';
 import type { UplinkConfig } from '../config/schema-uplink.ts';
 import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
-import { CONTENT_TYPE, encodeBatch, type EncodedBatch } from './encode.ts';
+import { CONTENT_TYPE, encodeBatch, type BatchSource, type EncodedBatch } from './encode.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readTls } from './tls.ts';
 import { topicsFor, type Topics } from './topics.ts';
@@ -45,6 +45,7 @@ export interface IncomingCommand {
  */
 export class Uplink {
   readonly topics: Topics;
+  private readonly source: BatchSource;
   private client: MqttClient | undefined;
   private readonly sent: Record<Lane, number>;
   private readonly inflight: Record<Lane, InFlight[]> = { events: [], telemetry: [] };
@@ -70,6 +71,7 @@ export class Uplink {
   ) {
     this.topics = topicsFor(cfg.topicRoot, deps.gatewayId);
     const stats = deps.journal.stats();
+    this.source = { gatewayId: deps.gatewayId, incarnation: stats.incarnation };
     this.sent = { events: stats.lanes.events.ackedThrough, telemetry: stats.lanes.telemetry.ackedThrough };
     this.backoffMs = cfg.reconnectMinMs;
     const rate = cfg.rateLimitBytesPerSec;
@@ -129,7 +131,7 @@ export class Uplink {
     this.lastError = undefined;
     this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
     const retained = { qos: 1 as const, retain: true };
-    client.publish(this.topics.status, JSON.stringify({ online: true, gatewayId: this.deps.gatewayId, version: this.deps.version, connectedAt: this.connectedAt }), retained);
+    client.publish(this.topics.status, JSON.stringify({ online: true, ...this.source, version: this.deps.version, connectedAt: this.connectedAt }), retained);
     this.publishLatest();
     if (this.deps.onCommand) client.subscribe(`${this.topics.commands}+`, { qos: 1 });
     void this.pump();
@@ -198,7 +200,7 @@ export class Uplink {
               break;
             }
             if (!live()) break;
-            const batch = encodeBatch(this.deps.gatewayId, lane, records, this.encoding);
+            const batch = encodeBatch(this.source, lane, records, this.encoding);
             const wait = this.bucket?.take(batch.payload.length, Date.now()) ?? 0;
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             if (!live()) break;

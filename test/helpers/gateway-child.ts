@@ -105,8 +105,9 @@ export class GatewayChild {
 
 export interface Arrival {
   topic: string;
-  /** Decoded records for telemetry and events batches. */
+  /** Decoded records for telemetry and events batches, and the journal incarnation they are of. */
   records?: JournalRecord[];
+  incarnation?: string;
   payloadBytes: number;
   contentType?: string;
   contentEncoding?: string;
@@ -118,7 +119,9 @@ export interface Arrival {
 
 /**
  * The cloud side: a persistent session on `{root}/{gatewayId}/#` that decodes every batch and
- * keeps what arrived, in order, with a fingerprint per seq to catch a seq used twice.
+ * keeps what arrived, in order, with a fingerprint per seq to catch a seq used twice. `seen`
+ * is keyed on seq alone, so it serves one journal: across a new incarnation, key on
+ * (incarnation, seq) from the arrivals instead (test/journal-incarnation.test.ts).
  */
 export class Collector {
   readonly arrivals: Arrival[] = [];
@@ -144,7 +147,9 @@ export class Collector {
       const contentEncoding = Array.isArray(user) ? user[0] : user;
       const arrival: Arrival = { topic, payloadBytes: payload.length, contentType: packet.properties?.contentType, contentEncoding, retained: packet.retain, at: Date.now() };
       if (topic.endsWith('/telemetry') || topic.endsWith('/events')) {
-        arrival.records = decodeBatch(payload, contentEncoding).records;
+        const batch = decodeBatch(payload, contentEncoding);
+        arrival.records = batch.records;
+        arrival.incarnation = batch.incarnation;
         for (const r of arrival.records) this.take(r);
       } else arrival.body = JSON.parse(payload.toString()) as unknown;
       this.arrivals.push(arrival);
