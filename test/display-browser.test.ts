@@ -1,45 +1,22 @@
-import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Alarm } from '../src/rules/index.ts';
-import type { Gateway } from '../src/runtime/gateway.ts';
-import { hasChromium, launchChromium } from './helpers/browser.ts';
-import { ManualProbes, PIN, startTestGateway } from './helpers/gateway.ts';
+import { hasChromium } from './helpers/browser.ts';
+import { ARTIFACTS, displayInChromium } from './helpers/display.ts';
+import { ManualProbes, PIN } from './helpers/gateway.ts';
 import { waitFor } from './helpers/net.ts';
-import { tempDir } from './helpers/tmp.ts';
-
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
 
 describe.runIf(hasChromium())('driver display in Chromium', () => {
-  const tmp = tempDir('coldgate-display-');
   const probes = new ManualProbes([3.0]);
-  let gateway: Gateway;
-  let browser: Browser;
-  let page: Page;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await probes.start();
-    gateway = await startTestGateway(probes, tmp.dir);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (err) => console.error('page error:', err.message));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.stop();
-    await probes.close();
-    tmp.cleanup();
-  });
+  const display = displayInChromium(probes);
 
   /** The journal's alarm.raised events (no broker here, so nothing is acknowledged away). */
   async function raisedEvents() {
-    const events = await gateway.journal.read('events', 0, 1000);
+    const events = await display.gateway.journal.read('events', 0, 1000);
     return events.flatMap((e) => (e.kind === 'event' && e.type === 'alarm.raised' ? [{ ts: e.ts, alarm: (e.data as { alarm: Alarm }).alarm }] : []));
   }
 
   it('shows an alarm within 1 s of the rule firing; a wrong PIN does not acknowledge it, the right one does', async () => {
+    const { gateway, page } = display;
     await page.goto(gateway.displayUrl);
     await page.locator('[data-compartment="chiller"] .temp', { hasText: '3.0' }).waitFor();
     await page.locator('#live', { hasText: 'live' }).waitFor();

@@ -18,7 +18,6 @@ const ago = (iso, nowMs) => {
 };
 /** A snapshot older than this means the box or the link stopped: say so rather than show old numbers as live. */
 const STALE_MS = 5000;
-const STATE_WORDS = { ok: 'OK', warning: 'WARNING', critical: 'OUT OF RANGE', suppressed: 'SUPPRESSED', unknown: 'NO READING' };
 const LIMIT_WORDS = [['low', 'min'], ['high', 'max'], ['criticalHigh', 'critical'], ['criticalLow', 'critical min']];
 const TYPE_WORDS = {
   temperature: 'TEMPERATURE ALARM', 'excursion-budget': 'EXCURSION BUDGET SPENT', 'probe-fault': 'PROBE FAULT', 'gps-lost': 'GPS LOST',
@@ -138,27 +137,48 @@ function card(c) {
   const root = el('section', 'comp');
   root.dataset.compartment = c.id;
   const head = el('div', 'comp-head');
-  k = { root, name: el('h2'), state: el('span', 'state'), temp: el('div', 'temp'), limits: el('div', 'limits'), probes: el('div', 'probes'), trip: el('div', 'tripstats'), chart: svg('svg', { class: 'chart', viewBox: '0 0 600 120', preserveAspectRatio: 'none', role: 'img' }), axis: el('div', 'chart-axis') };
+  k = { root, name: el('h2'), state: el('span', 'state'), detail: el('div', 'state-detail'), temp: el('div', 'temp'), limits: el('div', 'limits'), probes: el('div', 'probes'), trip: el('div', 'tripstats'), chart: svg('svg', { class: 'chart', viewBox: '0 0 600 120', preserveAspectRatio: 'none', role: 'img' }), axis: el('div', 'chart-axis') };
   head.append(k.name, k.state);
-  root.append(head, k.temp, k.limits, k.chart, k.axis, k.probes, k.trip);
+  root.append(head, k.detail, k.temp, k.limits, k.chart, k.axis, k.probes, k.trip);
   cards.set(c.id, k);
   return k;
+}
+
+/** The engine's display state in the driver's words; nothing is judged here (src/rules/display-state.ts). */
+function stateText(d) {
+  const limit = (t) => `${t.direction} ${num(t.limit)} °C${t.channel.includes('/') ? ` (probe ${t.channel.split('/')[1]})` : ''}`;
+  switch (d.kind) {
+    case 'pending':
+      return { cls: `pending ${d.severity}`, word: d.severity === 'critical' ? 'CRITICAL PENDING' : 'ALARM PENDING', detail: `${limit(d)} since ${hhmm(d.since)} · alarm at ${hhmm(d.firesAt)} if still out` };
+    case 'alarm':
+      return { cls: `alarm ${d.severity}`, word: d.severity === 'critical' ? 'OUT OF RANGE' : 'WARNING', detail: `${limit(d)} · back in range ${d.direction === 'above' ? 'below' : 'above'} ${num(d.clearsPast)} °C` };
+    case 'clearing':
+      return { cls: `clearing ${d.severity}`, word: 'CLEARING', detail: `back in range since ${hhmm(d.since)} · clears at ${hhmm(d.clearsAt)} if it stays` };
+    case 'suppressed': {
+      const cause = (w) => (w.cause === 'door' ? (w.openEnded ? 'door open' : 'door closed') : w.openEnded ? 'defrost running' : 'defrost');
+      const by = d.by.map((w) => `${cause(w)} · suppressed until ${hhmm(w.until)}${w.openEnded ? ' at the latest' : ''}`);
+      const held = d.held ? [`${limit(d.held)}: alarm at ${hhmm(d.held.firesAt)}${d.held.openEnded ? ' at the latest' : ''} if still out`] : [];
+      return { cls: 'suppressed', word: `SUPPRESSED (${d.by.map((w) => w.cause).join(', ')})`, detail: [...by, ...held].join(' · ') };
+    }
+    case 'ok':
+      return { cls: 'ok', word: 'OK', detail: '' };
+    case 'unknown':
+      return { cls: 'unknown', word: 'NO READING', detail: '' };
+    default:
+      // A state this page does not know yet (a newer box): shown by name, never as OK.
+      return { cls: 'unknown', word: String(d.kind).toUpperCase(), detail: '' };
+  }
 }
 
 function renderCompartments(s) {
   const main = $('comps');
   const roots = s.compartments.map((c) => {
     const k = card(c);
-    // Out of range but still within the alarm delay: the rules say ok, the driver should already see it.
-    const outside = c.value !== null && ((c.limits.high !== undefined && c.value > c.limits.high) || (c.limits.low !== undefined && c.value < c.limits.low));
-    const pending = outside && (c.state === 'ok' || c.state === 'suppressed');
-    k.root.className = `comp ${c.state}${pending ? ' pending' : ''}`;
+    const st = stateText(c.display);
+    k.root.className = `comp ${st.cls}`;
     k.name.textContent = c.name;
-    const sup = c.state === 'suppressed' ? ` (${c.suppressedBy.join(', ')})` : '';
-    const critical = c.value !== null && ((c.limits.criticalHigh !== undefined && c.value > c.limits.criticalHigh) || (c.limits.criticalLow !== undefined && c.value < c.limits.criticalLow));
-    // Back inside the limits while the rules wait out the clear delay.
-    const clearing = c.value !== null && !outside && (c.state === 'warning' || c.state === 'critical');
-    k.state.textContent = pending ? 'ALARM PENDING' : c.state === 'warning' && critical ? 'CRITICAL PENDING' : clearing ? 'CLEARING' : STATE_WORDS[c.state] + sup;
+    k.state.textContent = st.word;
+    k.detail.textContent = st.detail;
     k.temp.replaceChildren(document.createTextNode(num(c.value)), el('span', 'unit', '°C'));
     k.limits.textContent = LIMIT_WORDS.filter(([f]) => c.limits[f] !== undefined).map(([f, w]) => `${w} ${num(c.limits[f])} °C`).join(' · ');
     k.probes.textContent = 'Probes: ' + c.probes.map((p) => `${p.id} ${p.quality === 'good' ? num(p.value) + ' °C' : p.quality || 'no reading'}`).join(' · ');

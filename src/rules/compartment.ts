@@ -25,7 +25,7 @@ export interface CompartmentResult {
  * Suppression only holds limits above: a defrost or an open door warms the air, it never
  * excuses a compartment getting too cold. Beyond limit + allowance nothing is held.
  */
-function held(tier: Tier, value: number, sup: Suppression | undefined): boolean {
+export function held(tier: Tier, value: number, sup: Suppression | undefined): boolean {
   if (!sup || tier.direction !== 'above') return false;
   return sup.allowance === undefined || value <= tier.limit + sup.allowance;
 }

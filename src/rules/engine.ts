@@ -6,6 +6,7 @@ import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, Temperatu
 import { acknowledgeAlarm, conditionGone, EMPTY_BOOK, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
 import { evaluateCompartment, resumeCompartment, type CompartmentState } from './compartment.ts';
 import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
+import { compartmentDisplay, type DisplayState } from './display-state.ts';
 import { alarmEvent } from './events.ts';
 import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
 import { inArea } from './geofence.ts';
@@ -13,7 +14,7 @@ import { healthConditions } from './health.ts';
 import { channelValues, compartmentRule, staleAfterMs, type CompartmentRule, type TierName } from './limits.ts';
 import { SaveQueue, type RulesStore } from './persist.ts';
 import { meanKineticTemperature, mean } from './stats.ts';
-import { activeSuppression, followInput, scheduledEpisode, type Episode, type Suppression } from './suppression.ts';
+import { activeSuppression, followInput, scheduledEpisode, type Episode, type Suppression, type SuppressionCause } from './suppression.ts';
 import { accountTime, addReading, budgetSpent, FRESH_COMPARTMENT, newTrip, recordAlarm, tripReport, type Trip, type TripReport, type TripState } from './trip.ts';
 
 export interface RulesDeps {
@@ -33,7 +34,9 @@ export interface CompartmentView {
   probes: { id: string; value: number | null; quality?: ReadingQuality; at?: string }[];
   limits: Partial<Record<TierName, number>>;
   state: CompartmentStatus;
-  suppressedBy: ('defrost' | 'door')[];
+  suppressedBy: SuppressionCause[];
+  /** What the display shows: pending, alarm, clearing, suppressed with times (display-state.ts). */
+  display: DisplayState;
 }
 
 export interface TripView extends Trip {
@@ -445,7 +448,8 @@ class Engine implements RulesEngine {
       }),
       limits: Object.fromEntries(rule.tiers.map((t) => [t.name, t.limit])),
       state,
-      suppressedBy: sup?.by ?? [],
+      suppressedBy: sup?.windows.map((w) => w.cause) ?? [],
+      display: compartmentDisplay(rule, st, values, sup),
     };
   }
 

@@ -14,9 +14,13 @@ type Window = Pick<DoorConfig, 'afterMin' | 'maxMin'>;
  * and never closed -> suppressed until 10:30, then the alarm fires anyway.
  */
 export function suppressing(ep: Episode | undefined, nowMs: number, w: Window): boolean {
-  if (!ep || nowMs < ep.start) return false;
-  if (nowMs >= ep.start + w.maxMin * 60_000) return false;
-  return ep.end === undefined || nowMs < ep.end + w.afterMin * 60_000;
+  return ep !== undefined && nowMs >= ep.start && nowMs < suppressedUntil(ep, w);
+}
+
+/** When an episode stops suppressing (as above: 10:13; still open: 10:30, the latest it can be, closing earlier ends it sooner). */
+export function suppressedUntil(ep: Episode, w: Window): number {
+  const max = ep.start + w.maxMin * 60_000;
+  return ep.end === undefined ? max : Math.min(max, ep.end + w.afterMin * 60_000);
 }
 
 /**
@@ -45,21 +49,37 @@ export function scheduledEpisode(schedule: NonNullable<DefrostConfig['schedule']
   return best === undefined ? undefined : { start: best, end: best + schedule.durationMin * 60_000 };
 }
 
+export type SuppressionCause = 'defrost' | 'door';
+
+/** One cause suppressing now and until when; `openEnded`: the cause still lasts, so `until` is its maximum. */
+export interface SuppressionWindow {
+  cause: SuppressionCause;
+  until: number;
+  openEnded: boolean;
+}
+
 export interface Suppression {
-  by: ('defrost' | 'door')[];
+  windows: SuppressionWindow[];
   /** Largest rise tolerated over a limit; undefined = any rise (until the maximum). */
   allowance?: number;
 }
 
 /** Which causes suppress now; a cause without its own allowance takes the compartment's (preset) one. */
 export function activeSuppression(
-  causes: readonly { cause: 'defrost' | 'door'; cfg: Window & { allowance?: number }; episodes: readonly (Episode | undefined)[] }[],
+  causes: readonly { cause: SuppressionCause; cfg: Window & { allowance?: number }; episodes: readonly (Episode | undefined)[] }[],
   nowMs: number,
   riseAllowance: number | undefined,
 ): Suppression | undefined {
-  const active = causes.filter((c) => c.episodes.some((ep) => suppressing(ep, nowMs, c.cfg)));
+  const active = causes.flatMap((c) => {
+    // A cause can have an input episode and a scheduled one at once: the later end counts.
+    const last = c.episodes
+      .filter((ep): ep is Episode => suppressing(ep, nowMs, c.cfg))
+      .reduce<Episode | undefined>((a, b) => (a && suppressedUntil(a, c.cfg) >= suppressedUntil(b, c.cfg) ? a : b), undefined);
+    if (!last) return [];
+    return [{ ...c, window: { cause: c.cause, until: suppressedUntil(last, c.cfg), openEnded: last.end === undefined } }];
+  });
   if (active.length === 0) return undefined;
   const allowances = active.map((c) => c.cfg.allowance ?? riseAllowance);
   const unlimited = allowances.some((a) => a === undefined);
-  return { by: active.map((c) => c.cause), ...(!unlimited && { allowance: Math.max(...(allowances as number[])) }) };
+  return { windows: active.map((c) => c.window), ...(!unlimited && { allowance: Math.max(...(allowances as number[])) }) };
 }

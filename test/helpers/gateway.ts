@@ -6,9 +6,10 @@ import { freePort } from './net.ts';
 
 export const PIN = '2468';
 
-/** A probe module the test sets by hand: register i holds probe i, in int16 tenths of a degree. */
+/** A probe module the test sets by hand: register i holds probe i, in int16 tenths of a degree; discrete input i is `inputs[i]` (off when unset). */
 export class ManualProbes {
   readonly celsius: number[];
+  readonly inputs: boolean[] = [];
   private server: SimModbusServer | undefined;
   port = 0;
 
@@ -26,7 +27,7 @@ export class ManualProbes {
           const tenths = Math.round(c * 10);
           return tenths < 0 ? tenths + 0x10000 : tenths;
         },
-        discrete: () => false,
+        discrete: (addr) => this.inputs[addr] ?? false,
         coil: () => false,
         setCoil: () => undefined,
       },
