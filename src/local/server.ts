@@ -9,10 +9,10 @@ import type { LiveSnapshot } from '../runtime/live-state.ts';
 import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
 import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
 import { TemperatureHistory } from './history.ts';
+import { hostCheck } from './host-check.ts';
 import { renderMetrics } from './metrics.ts';
 import { AlarmOutputs, type WriteCoil } from './outputs.ts';
 import { PinGate } from './pin.ts';
-import { hostCheck } from './host-check.ts';
 import { HttpError, sendError, sendJson } from './respond.ts';
 import { SseHub } from './sse.ts';
 
