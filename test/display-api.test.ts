@@ -1,64 +1,27 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.ts';
-import { Clock } from '../src/core/clock.ts';
-import { silentLogger } from '../src/core/log.ts';
-import type { EventDraft } from '../src/core/types.ts';
-import type { JournalStats } from '../src/journal/journal.ts';
-import { startLocalServer, type LocalServer } from '../src/local/server.ts';
 import { FIRST_LOCK_MS, FREE_ATTEMPTS } from '../src/local/pin.ts';
-import { createRulesEngine, memoryRulesStore, type RulesEngine } from '../src/rules/index.ts';
-import { LiveState } from '../src/runtime/live-state.ts';
+import type { EventDraft } from '../src/core/types.ts';
+import type { LocalServer } from '../src/local/server.ts';
+import type { RulesEngine } from '../src/rules/index.ts';
+import { PIN, startTestDisplay, type TestDisplay } from './helpers/display-server.ts';
 
-const PIN = '2468';
-const lane = { records: 0, bytes: 0, ackedThrough: 0, dropped: 0 };
-const JOURNAL: JournalStats = { incarnation: '0123456789abcdef', nextSeq: 1, usedBytes: 0, maxBytes: 1 << 20, compactions: 0, lanes: { events: lane, telemetry: lane } };
-
+let display: TestDisplay;
 let engine: RulesEngine;
 let server: LocalServer;
 let base: string;
-const events: EventDraft[] = [];
-const coilWrites: boolean[] = [];
+let events: EventDraft[];
+let coilWrites: boolean[];
 /** The PIN limiter's clock, moved by the lockout test instead of sleeping. */
 let now = Date.now();
 
 beforeAll(async () => {
-  const { config } = parseConfig(
-    {
-      gatewayId: 'van-1',
-      buses: [{ id: 'b', type: 'tcp', host: '127.0.0.1' }],
-      probes: [{ id: 'p0', bus: 'b', unit: 1, address: 0, compartment: 'chiller' }],
-      compartments: [{ id: 'chiller', name: 'Chiller', preset: 'chilled', delaySec: 0, clearDelaySec: 0 }],
-      local: { http: { host: '127.0.0.1', port: 0 }, pin: PIN, outputs: [{ type: 'coil', bus: 'b', unit: 1, address: 3 }] },
-    },
-    'test.json',
-  );
-  engine = createRulesEngine(config, {
-    emit: (e) => {
-      events.push(e);
-      server?.onEvent(e);
-    },
-    store: memoryRulesStore(),
-    clock: new Clock(),
-    log: silentLogger,
-  });
-  await engine.start();
-  const live = new LiveState('van-1', () => engine.snapshot());
-  server = await startLocalServer({
-    cfg: config.local,
-    log: silentLogger,
-    snapshot: () => live.snapshot(),
-    journalStats: () => JOURNAL,
-    rules: engine,
-    writeCoil: async (_bus, _unit, _address, value) => void coilWrites.push(value),
-    now: () => now,
-  });
-  base = server.url;
+  display = await startTestDisplay({ now: () => now });
+  ({ engine, server, base, events, coilWrites } = display);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.stop();
+  await display?.close();
 });
 
 const temp = (value: number) => engine.onRecord({ kind: 'temperature', ts: new Date().toISOString(), tq: 'system', probe: 'p0', value, quality: 'good' });
@@ -115,7 +78,7 @@ describe('display HTTP API', () => {
       expect((await r.json()).error).toMatch(message);
     }
     // A body larger than the limit, declared or not, is cut off without being buffered.
-    const chunked = await raw(`POST /api/trip/start HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${(10000).toString(16)}\r\n${'{'.repeat(10000)}\r\n0\r\n\r\n`);
+    const chunked = await raw(`POST /api/trip/start HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${(10000).toString(16)}\r\n${'{'.repeat(10000)}\r\n0\r\n\r\n`);
     expect(chunked).toMatch(/^HTTP\/1.1 413/);
     expect(await raw('GARBAGE \x00\x01\r\n\r\n')).toMatch(/^HTTP\/1.1 400/);
     expect((await fetch(new URL('api/state', base), { method: 'DELETE' })).status).toBe(405);

@@ -18,10 +18,23 @@ export const AlarmOutputConfig = z.discriminatedUnion(
 );
 export type AlarmOutputConfig = z.infer<typeof AlarmOutputConfig>;
 
+/**
+ * Where the display listens, and the names it may be reached by. A state change whose Host is
+ * another name is refused (DNS rebinding: a web page whose name points at the box); IP
+ * literals, `localhost` and `host` itself are always allowed.
+ */
+export const LocalHttpConfig = z.strictObject({
+  host: Host.default('127.0.0.1'),
+  port: intIn(0, 65535).default(8080),
+  allowedHosts: z
+    .array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'expected a host name such as "van-12.local" (no port, no scheme)'))
+    .default([])
+    .describe('other names the display is opened by, e.g. "van-12.local"'),
+});
+export type LocalHttpConfig = z.infer<typeof LocalHttpConfig>;
+
 export const LocalConfig = z.strictObject({
-  http: z
-    .strictObject({ host: Host.default('127.0.0.1'), port: intIn(0, 65535).default(8080) })
-    .default({ host: '127.0.0.1', port: 8080 }),
+  http: LocalHttpConfig.default({ host: '127.0.0.1', port: 8080, allowedHosts: [] }),
   pin: z
     .string()
     .regex(/^[0-9]{4,8}$/, 'expected a PIN of 4 to 8 digits')

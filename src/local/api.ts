@@ -26,15 +26,27 @@ export interface ApiResult {
   body: unknown;
 }
 
-/** The PIN check shared by every state change: 401 wrong, 429 locked, 403 when the box has no PIN set. */
+/**
+ * The PIN check shared by every state change: 401 wrong, 429 locked (this client) or throttled
+ * (everyone), 403 when the box has no PIN set. A PIN that was looked at and was wrong is a
+ * warning; refusals without a look are debug: those are not bounded by the PIN gate, and a
+ * guesser must not be able to fill the log with them.
+ */
 async function authorised(req: http.IncomingMessage, deps: ApiDeps, action: string): Promise<string> {
   const body = await readJson(req, PinBody);
   const client = req.socket.remoteAddress ?? 'unknown';
+  const failuresBefore = deps.pins.failures;
   const v = deps.pins.check(client, body.pin, deps.now());
   if (!v.ok) {
-    deps.log.warn({ client, action, reason: v.reason }, 'display: PIN refused');
+    deps.log[deps.pins.failures > failuresBefore ? 'warn' : 'debug']({ client, action, reason: v.reason }, 'display: PIN refused');
     if (v.reason === 'no-pin') throw new HttpError(403, 'no PIN is set on this box: set local.pin in the config to allow changes from the display');
-    if (v.reason === 'locked') throw new HttpError(429, `too many wrong PINs: try again in ${v.retryAfterSec} s`, { 'retry-after': String(v.retryAfterSec) }, { retryAfterSec: v.retryAfterSec });
+    if (v.reason === 'locked' || v.reason === 'throttled') {
+      const message =
+        v.reason === 'locked'
+          ? `too many wrong PINs: try again in ${v.retryAfterSec} s`
+          : `too many wrong PINs on this box's network: no PIN is taken from any display for ${v.retryAfterSec} s (alarms still sound; if nobody here mistyped, someone may be guessing)`;
+      throw new HttpError(429, message, { 'retry-after': String(v.retryAfterSec) }, { retryAfterSec: v.retryAfterSec, scope: v.reason === 'locked' ? 'client' : 'box' });
+    }
     throw new HttpError(401, `wrong PIN: ${v.attemptsLeft} ${v.attemptsLeft === 1 ? 'try' : 'tries'} left before a pause`, {}, { attemptsLeft: v.attemptsLeft });
   }
   return body.by ?? 'driver';

@@ -9,6 +9,7 @@ import type { LiveSnapshot } from '../runtime/live-state.ts';
 import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
 import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
 import { TemperatureHistory } from './history.ts';
+import { hostCheck } from './host-check.ts';
 import { renderMetrics } from './metrics.ts';
 import { AlarmOutputs, type WriteCoil } from './outputs.ts';
 import { PinGate } from './pin.ts';
@@ -45,7 +46,11 @@ const HISTORY_STEP_MS = 30_000;
 /** /healthz fails when the ticker that drives rules and display has not run for this long. */
 const STALL_MS = 5_000;
 
+/** `params` are the route's captured path segments, %-decoded. */
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => void | Promise<void>;
+
+/** Methods that change nothing: only the others are checked against DNS rebinding and cross-site pages. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** The driver display, its API, live feed, alarm outputs, /metrics and /healthz. */
 export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
@@ -97,7 +102,7 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
     { method: 'GET', path: /^\/events$/, handler: (_req, res) => hub.add(res, { event: 'snapshot', data: view() }) },
     { method: 'GET', path: /^\/api\/state$/, handler: (_req, res) => sendJson(res, 200, view()) },
     { method: 'GET', path: /^\/api\/history$/, handler: (_req, res) => sendJson(res, 200, { stepMs: history.stepMs, windowMs: history.windowMs, compartments: history.snapshot() }) },
-    { method: 'POST', path: /^\/api\/alarms\/([^/]+)\/ack$/, handler: async (req, res, [id]) => respond(res, await acknowledgeAlarm(req, decodeURIComponent(id!), api)) },
+    { method: 'POST', path: /^\/api\/alarms\/([^/]+)\/ack$/, handler: async (req, res, [id]) => respond(res, await acknowledgeAlarm(req, id!, api)) },
     { method: 'POST', path: /^\/api\/trip\/start$/, handler: async (req, res) => respond(res, await startTrip(req, api)) },
     { method: 'POST', path: /^\/api\/trip\/end$/, handler: async (req, res) => respond(res, await endTrip(req, api)) },
     {
@@ -133,8 +138,11 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
     },
   ];
 
+  const checkHost = hostCheck(cfg.http);
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const path = pathOf(req.url ?? '/');
+    if (!SAFE_METHODS.has(req.method ?? '')) checkHost(req);
     const asset = assets.get(path);
     if (asset && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff' });
@@ -149,13 +157,16 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
       const allowed = asset ? ['GET', 'HEAD'] : matching.map((r) => r.method);
       throw new HttpError(405, `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
     }
-    await route.handler(req, res, path.match(route.path)!.slice(1));
+    // pathOf checked the %-encoding of the whole path, so no segment of it can fail to decode.
+    await route.handler(req, res, path.match(route.path)!.slice(1).map(decodeURIComponent));
   };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) return sendError(res, err);
+      // The client closed the connection mid-body (a tab closed, Wi-Fi lost): nobody to answer, nothing broken.
+      if (req.errored === err) return log.debug({ url: req.url, method: req.method, reason: (err as Error).message }, 'display: client went away mid-request');
       log.error({ err, url: req.url, method: req.method }, 'display: request failed');
       sendError(res, new HttpError(500, 'internal error on the box: see its log'));
     });
@@ -196,4 +207,23 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The path of a request target (origin form `/a?b` or absolute form `http://host/a`). A target
+ * that is not a URL, or whose %-encoding does not decode, is the client's mistake: 400.
+ */
+function pathOf(target: string): string {
+  let path: string;
+  try {
+    path = new URL(target, 'http://local').pathname;
+  } catch {
+    throw new HttpError(400, `bad request target ${JSON.stringify(target.slice(0, 100))}: expected a path such as /api/state`);
+  }
+  try {
+    decodeURIComponent(path);
+  } catch {
+    throw new HttpError(400, `bad %-encoding in the path ${JSON.stringify(path.slice(0, 100))}: "%" must be followed by two hex digits of UTF-8`);
+  }
+  return path;
 }
