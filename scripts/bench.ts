@@ -6,7 +6,10 @@
  * the bytes on the wire. Phases run on plain node on an esbuild bundle, as the service runs the
  * gateway (dist/coldgate.mjs; the tsx loader alone would hold ~30 MB), with the NODE_OPTIONS of
  * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
- * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000).
+ * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
+ * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
+ * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
+ * --steady-seconds N (measured window, 60), --only drain|steady.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { freePort } from '../test/helpers/net.ts';
 import { countingRelay, printResult, PROBES, type PhaseResult } from './bench/common.ts';
 import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
+import { steady, type SteadyResult } from './bench/steady.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const { values } = parseArgs({
@@ -31,18 +35,25 @@ const { values } = parseArgs({
     readings: { type: 'string', default: '1000000' },
     'naive-ingest': { type: 'string', default: '300000' },
     'naive-drain': { type: 'string', default: '200000' },
+    'steady-seconds': { type: 'string', default: '60' },
+    only: { type: 'string' },
   },
 });
 
 const ROOT = path.resolve(path.dirname(SELF), '..');
 /** Inside the project, so that the bundle's package imports resolve to its node_modules. */
-const BUNDLE = path.join(ROOT, 'node_modules/.cache/coldgate-bench/bench.mjs');
+const CACHE = path.join(ROOT, 'node_modules/.cache/coldgate-bench');
+const BUNDLE = path.join(CACHE, 'bench.mjs');
+/** The gateway as the service runs it (scripts/build.mjs makes the same file as dist/coldgate.mjs). */
+const SERVICE = path.join(CACHE, 'coldgate.mjs');
 
-/** This script as one ESM file for plain node; packages stay imports, as installed on a box. */
+/** This script and the coldgate command as ESM files for plain node; packages stay imports, as installed on a box. */
 async function bundle(): Promise<void> {
   // Imported here: the phases (this same file, bundled) do not need it.
   const { build } = await import('esbuild');
   await build({ entryPoints: [SELF], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: BUNDLE, logLevel: 'warning' });
+  const service = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--outfile', SERVICE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (service.status !== 0) throw new Error('scripts/build.mjs failed');
 }
 
 /** The service's NODE_OPTIONS (heap sizing), so that the drain's peak RSS is the product's. */
@@ -81,16 +92,15 @@ async function runPhase(name: string): Promise<void> {
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function main(): Promise<void> {
-  await bundle();
-  const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
+const progress = (s: string) => values.json || process.stderr.write(`${s}\n`);
+
+/** Ours then naive: ingest a backlog, then drain it to mosquitto through the counting relay. */
+async function drainPhases(work: string): Promise<Record<string, number | string>> {
   const broker = new Mosquitto({ port: await freePort(), dir: path.join(work, 'broker') });
   await broker.start();
   const relay = await countingRelay(Number(new URL(broker.url).port));
   const url = `mqtt://127.0.0.1:${relay.port}`;
   try {
-    const n = values.readings!;
-    const progress = (s: string) => values.json || process.stderr.write(`${s}\n`);
     /** One side's ingest then drain; `prefix` '' for ours, 'naive_' for the naive way. */
     const side = async (prefix: string, who: 'ours' | 'naive', ingestN: string, drainN: string) => {
       progress(`${who}: ingest ${ingestN} readings, then drain ${drainN} of them to mosquitto`);
@@ -110,11 +120,35 @@ async function main(): Promise<void> {
         [`${prefix}drain_readings`]: drain.readings,
       };
     };
-    const result = {
-      ...(await side('', 'ours', n, n)),
+    return {
+      ...(await side('', 'ours', values.readings!, values.readings!)),
       ...(await side('naive_', 'naive', values['naive-ingest']!, values['naive-drain']!)),
       note: 'naive runs on fewer readings (rates, not totals, are compared); its drain peak RSS is for that smaller backlog',
       ingest_path: `journal.appendMany, ${PROBES} readings per call (one poll of the van's probes), default journal config: fsync every 20 ms group commit`,
+    };
+  } finally {
+    await relay.close();
+    await broker.stop();
+  }
+}
+
+/** The steady state at 32 and 128 probes on MQTT 5, and 32 on MQTT 3.1.1 (the embedded demo broker's). */
+async function steadyPhases(work: string): Promise<SteadyResult[]> {
+  const out: SteadyResult[] = [];
+  for (const [probes, protocolVersion] of [[32, 5], [128, 5], [32, 4]] as const) {
+    progress(`steady: ${probes} probes at 1 Hz, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, ${values['steady-seconds']} s measured`);
+    out.push(await steady({ probes, protocolVersion, seconds: Number(values['steady-seconds']), warmupSeconds: 15, bundle: SERVICE, nodeOptions: serviceNodeOptions(), workDir: path.join(work, `steady-${probes}-${protocolVersion}`) }));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  await bundle();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
+  try {
+    const result = {
+      ...(values.only !== 'steady' && (await drainPhases(work))),
+      ...(values.only !== 'drain' && { steady: await steadyPhases(work) }),
       runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
@@ -122,27 +156,47 @@ async function main(): Promise<void> {
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printTable(result);
   } finally {
-    await relay.close();
-    await broker.stop();
     rmSync(work, { recursive: true, force: true });
   }
   if (values.all) runOthers();
 }
 
-function printTable(r: Record<string, number | string>): void {
-  const rows: [string, string, number][] = [
-    ['ingest readings/s', 'ingest_readings_per_s', 1_000_000],
-    ['drain readings/s (1M backlog)', 'drain_readings_per_s', 200_000],
-    ['wire bytes/reading', 'wire_bytes_per_reading', 12],
-    ['disk bytes/reading', 'disk_bytes_per_reading', NaN],
-    ['drain peak RSS MB', 'drain_peak_rss_mb', 120],
-    ['  of which before draining', 'drain_rss_baseline_mb', NaN],
-  ];
-  const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(32)}${b.padStart(12)}${c.padStart(12)}${d.padStart(14)}`;
-  console.log(line('', 'ours', 'naive', 'target'));
-  for (const [label, key, target] of rows) console.log(line(label, String(r[key]), String(r[`naive_${key}`]), Number.isNaN(target) ? '-' : `${key.includes('bytes') || key.includes('rss') ? '<=' : '>='} ${target.toLocaleString('en')}`));
-  console.log(`(ours ${r.ingest_readings} readings; naive ingest ${r.naive_ingest_readings}, naive drain ${r.naive_drain_readings}; ${r.cpus} cpus, load ${r.loadavg_1m})`);
-  console.log(`ingest: ${r.ingest_path}\nruntime: ${r.runtime}`);
+type BenchResult = Record<string, unknown> & { steady?: SteadyResult[] };
+
+function printTable(r: BenchResult): void {
+  const line = (a: string, ...cols: string[]) => `${a.padEnd(32)}${cols.map((c) => c.padStart(14)).join('')}`;
+  if (r.ingest_readings !== undefined) {
+    const rows: [string, string, number][] = [
+      ['ingest readings/s', 'ingest_readings_per_s', 1_000_000],
+      ['drain readings/s (1M backlog)', 'drain_readings_per_s', 200_000],
+      ['wire bytes/reading', 'wire_bytes_per_reading', 12],
+      ['disk bytes/reading', 'disk_bytes_per_reading', NaN],
+      ['drain peak RSS MB', 'drain_peak_rss_mb', 120],
+      ['  of which before draining', 'drain_rss_baseline_mb', NaN],
+    ];
+    console.log(line('', 'ours', 'naive', 'target'));
+    for (const [label, key, target] of rows) console.log(line(label, String(r[key]), String(r[`naive_${key}`]), Number.isNaN(target) ? '-' : `${key.includes('bytes') || key.includes('rss') ? '<=' : '>='} ${target.toLocaleString('en')}`));
+    console.log(`(ours ${r.ingest_readings} readings; naive ingest ${r.naive_ingest_readings}, naive drain ${r.naive_drain_readings})`);
+    console.log(`ingest: ${r.ingest_path}`);
+  }
+  if (r.steady) {
+    console.log(`\n${line('steady state', ...r.steady.map((s) => `${s.probes} p ${s.protocol === 'MQTT 5' ? 'v5' : 'v3.1.1'}`))}`);
+    const rows: [string, keyof SteadyResult][] = [
+      ['CPU, % of one core', 'cpu_percent'],
+      ['RSS median MiB', 'rss_mib_median'],
+      ['RSS max MiB', 'rss_mib_max'],
+      ['bytes to broker per reading', 'wire_bytes_per_reading'],
+      ['readings/s at the subscriber', 'readings_per_s'],
+      ['reading delay median ms', 'delay_ms_median'],
+      ['reading delay p99 ms', 'delay_ms_p99'],
+      ['launch to first reading s', 'launch_to_first_reading_s'],
+      ['alarm to broker median ms', 'alarm_to_broker_ms_median'],
+      ['alarm to broker p99 ms', 'alarm_to_broker_ms_p99'],
+      ['alarm samples', 'alarm_samples'],
+    ];
+    for (const [label, key] of rows) console.log(line(label, ...r.steady.map((s) => String(s[key]))));
+  }
+  console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);
 }
 
 /** Other modules' benchmarks (scripts/bench-*.ts), each as its own process, output as they print it. */

@@ -1,0 +1,193 @@
+/**
+ * The steady-state phase of `npm run bench`: a box's normal life. A pymodbus slave (an
+ * independent Modbus TCP implementation) serves N probes, 32 per unit, polled at 1 Hz; the
+ * gateway runs as the service runs it (plain node on the esbuild bundle with the unit's
+ * NODE_OPTIONS) and publishes to a mosquitto with persistence through a relay that counts every
+ * byte the gateway sends (all topics, MQTT framing included). A subscriber on the broker
+ * measures when each reading arrives. After the measured window, one compartment's probe is
+ * driven out of range and back repeatedly: each alarm event's delay from its stamp on the box
+ * to its arrival at the subscriber is the alarm-to-broker delay.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { Mosquitto } from '../../test/helpers/mosquitto.ts';
+import { freePort, waitFor } from '../../test/helpers/net.ts';
+import { PymodbusSlave, type UnitSpec } from '../../test/peers/pymodbus.ts';
+import { decodeBatch } from '../../src/uplink/decode.ts';
+import { countingRelay } from './common.ts';
+
+export interface SteadyOptions {
+  probes: number;
+  /** Measured window after the warm-up. */
+  seconds: number;
+  warmupSeconds: number;
+  /** 5, or 4 for MQTT 3.1.1 (as the embedded demo broker speaks). */
+  protocolVersion: 4 | 5;
+  /** The bundle and the node flags the service uses. */
+  bundle: string;
+  nodeOptions: string[];
+  workDir: string;
+}
+
+export interface SteadyResult {
+  probes: number;
+  protocol: string;
+  cpu_percent: number;
+  rss_mib_median: number;
+  rss_mib_max: number;
+  wire_bytes_per_reading: number;
+  readings_per_s: number;
+  delay_ms_median: number;
+  delay_ms_p99: number;
+  launch_to_first_reading_s: number;
+  alarm_to_broker_ms_median: number;
+  alarm_to_broker_ms_p99: number;
+  alarm_samples: number;
+}
+
+const PER_UNIT = 32;
+const GATEWAY = 'bench-steady';
+const CLK_TCK = 100;
+/** Tenths of a degree: 3.0 C in range for a chilled compartment, 9.0 C out of it. */
+const IN_RANGE = 30;
+const OUT_OF_RANGE = 90;
+
+const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+function cpuTicks(pid: number): number {
+  // Fields 14 and 15 (utime, stime) of /proc/PID/stat, after the parenthesised command name.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMib(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The config a van with `probes` probes on one Modbus TCP server would have. */
+function steadyConfig(o: SteadyOptions, modbusPort: number, brokerUrl: string, httpPort: number): Record<string, unknown> {
+  const probes = Array.from({ length: o.probes }, (_, i) => ({
+    id: `p${i}`,
+    bus: 'tcp',
+    unit: 1 + Math.floor(i / PER_UNIT),
+    address: i % PER_UNIT,
+    compartment: i === 0 ? 'watched' : `c${Math.floor(i / 8)}`,
+    intervalMs: 1000,
+  }));
+  const compartments = [
+    // Raises and clears at once, so the alarm phase gets many transitions.
+    { id: 'watched', name: 'Watched', preset: 'chilled', delaySec: 0, clearDelaySec: 0, latch: false },
+    ...Array.from({ length: Math.ceil(o.probes / 8) }, (_, c) => ({ id: `c${c}`, name: `Compartment ${c}`, preset: 'chilled' })),
+  ].filter((c) => probes.some((p) => p.compartment === c.id));
+  return {
+    gatewayId: GATEWAY,
+    dataDir: path.join(o.workDir, 'data'),
+    logLevel: 'warn',
+    uplink: { url: brokerUrl, protocolVersion: o.protocolVersion },
+    buses: [{ id: 'tcp', type: 'tcp', host: '127.0.0.1', port: modbusPort }],
+    probes,
+    compartments,
+    local: { http: { host: '127.0.0.1', port: httpPort } },
+  };
+}
+
+export async function steady(o: SteadyOptions): Promise<SteadyResult> {
+  mkdirSync(o.workDir, { recursive: true });
+  const units = Math.ceil(o.probes / PER_UNIT);
+  const spec: Record<number, UnitSpec> = {};
+  for (let u = 1; u <= units; u++) spec[u] = { ir: { 0: Array.from({ length: PER_UNIT }, () => IN_RANGE) } };
+  const modbusPort = await freePort();
+  const slave = new PymodbusSlave({ tcp: modbusPort }, spec);
+  await slave.start();
+  const broker = new Mosquitto({ port: await freePort(), dir: path.join(o.workDir, 'broker') });
+  await broker.start();
+  const relay = await countingRelay(Number(new URL(broker.url).port));
+  const file = path.join(o.workDir, 'config.json');
+  writeFileSync(file, JSON.stringify(steadyConfig(o, modbusPort, `mqtt://127.0.0.1:${relay.port}`, await freePort()), null, 2));
+
+  const readingDelays: number[] = [];
+  const alarmDelays: number[] = [];
+  let readings = 0;
+  let measuring = false;
+  let firstReadingAt: number | undefined;
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: true });
+  sub.on('message', (topic, payload, packet) => {
+    const now = Date.now();
+    if (!topic.endsWith('/telemetry') && !topic.endsWith('/events')) return;
+    const encoding = packet.properties?.userProperties?.['content-encoding'];
+    const batch = decodeBatch(payload, typeof encoding === 'string' ? encoding : payload[0] === 0x78 ? 'deflate' : undefined);
+    for (const r of batch.records) {
+      if (r.kind === 'temperature') {
+        firstReadingAt ??= now;
+        if (!measuring) continue;
+        readings++;
+        readingDelays.push(now - Date.parse(r.ts));
+      } else if (r.kind === 'event' && r.type === 'alarm.raised' && r.source === 'watched') alarmDelays.push(now - Date.parse(r.ts));
+    }
+  });
+  await sub.subscribeAsync(`coldgate/v1/${GATEWAY}/#`, { qos: 1 });
+
+  const launchedAt = Date.now();
+  const gw = spawn(process.execPath, [...o.nodeOptions, o.bundle, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  let stderr = '';
+  gw.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((r) => gw.once('exit', r));
+  try {
+    await waitFor(() => firstReadingAt !== undefined || gw.exitCode !== null, 30_000, 'the first reading at the subscriber');
+    if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode}: ${stderr}`);
+    const launchToFirst = (firstReadingAt! - launchedAt) / 1000;
+    await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
+
+    const pid = gw.pid!;
+    const t0 = Date.now();
+    const cpu0 = cpuTicks(pid);
+    const bytes0 = relay.sent();
+    const rss: number[] = [];
+    measuring = true;
+    while (Date.now() - t0 < o.seconds * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      rss.push(rssMib(pid));
+    }
+    measuring = false;
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpu = (cpuTicks(pid) - cpu0) / CLK_TCK / elapsed;
+    const bytes = relay.sent() - bytes0;
+    const counted = readings;
+
+    // Alarms: the watched probe goes out of range and back every 1.5 s.
+    for (let i = 0; i < 12; i++) {
+      await slave.set(1, 'ir', 0, [i % 2 === 0 ? OUT_OF_RANGE : IN_RANGE]);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    return {
+      probes: o.probes,
+      protocol: o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1',
+      cpu_percent: round(cpu * 100, 2),
+      rss_mib_median: round(percentile(rss, 50)),
+      rss_mib_max: round(Math.max(...rss)),
+      wire_bytes_per_reading: round(bytes / counted, 2),
+      readings_per_s: round(counted / elapsed),
+      delay_ms_median: percentile(readingDelays, 50),
+      delay_ms_p99: percentile(readingDelays, 99),
+      launch_to_first_reading_s: round(launchToFirst, 2),
+      alarm_to_broker_ms_median: percentile(alarmDelays, 50),
+      alarm_to_broker_ms_p99: percentile(alarmDelays, 99),
+      alarm_samples: alarmDelays.length,
+    };
+  } finally {
+    gw.kill('SIGTERM');
+    await exited;
+    await sub.endAsync();
+    await relay.close();
+    await broker.stop();
+    await slave.stop();
+  }
+}
