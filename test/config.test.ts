@@ -32,7 +32,12 @@ describe('config validation', () => {
     ['an unknown key', { gatewayID: 'x' }, ['(root): unknown key "gatewayID" (check the spelling against config/schema.json)']],
     ['a duplicate probe id', { probes: [probe('p', 0), probe('p', 1)] }, ['probes[1].id: duplicate id "p" (also probes[0])']],
     ['a probe on a bus that does not exist', { probes: [{ ...probe('p', 0), bus: 'nope' }] }, ['probes[0].bus: no bus with id "nope" (known: b)']],
-    ['a low limit above the high limit', { compartments: [{ id: 'c', name: 'C', low: 8, high: 2 }] }, ['compartments[0].low: low limit 8 must be below high limit 2']],
+    ['a low limit above the high limit', { probes: [{ ...probe('p', 0), compartment: 'c' }], compartments: [{ id: 'c', name: 'C', low: 8, high: 2 }] }, ['compartments[0].low: low limit 8 must be below high limit 2']],
+    [
+      'a compartment no probe feeds',
+      { probes: [{ ...probe('p', 0), compartment: 'front' }], compartments: [{ id: 'front', name: 'Front', preset: 'chilled' }, { id: 'rear', name: 'Rear', preset: 'frozen' }] },
+      ['compartments[1]: no probe feeds compartment "rear", so it can never alarm: set "compartment": "rear" on its probes (probes[].compartment), or remove the compartment'],
+    ],
     ['a bad gateway id', { gatewayId: 'van 1/#' }, [expect.stringMatching(/^gatewayId: expected an id/)]],
   ])('names the field for %s', (_name, patch, expected) => {
     expect(problems({ gatewayId: 'van-1', buses: [bus], ...patch })).toEqual(expected);
@@ -59,6 +64,36 @@ describe('config validation', () => {
     expect(config.local.http.port).toBe(9090);
     expect(config.dataDir).toBe(path.resolve('var/data'));
     expect(overrides.sort()).toEqual(['COLDGATE_DATA_DIR', 'COLDGATE_HTTP_PORT', 'COLDGATE_MQTT_PASSWORD', 'COLDGATE_MQTT_URL']);
+  });
+
+  it('never echoes a secret it refuses: passwords, PINs, credentials in a URL', () => {
+    const out = problems(
+      { gatewayId: 'van-17', uplink: { url: 'mqtts://van-17:Hunter2xyz@broker.example:8883', password: 12345 }, local: { pin: '12a4' } },
+      {},
+    );
+    expect(out).toEqual([
+      'uplink.url: must not hold credentials (user:password@): use uplink.username/password or COLDGATE_MQTT_USERNAME/PASSWORD, received "mqtts://van-17:(redacted)@broker.example:8883"',
+      'uplink.password: expected string, received number',
+      'local.pin: expected a PIN of 4 to 8 digits, received (redacted)',
+    ]);
+    // From the environment too, and where a whole section is wrong and would be quoted.
+    const env = problems({ gatewayId: 'van-17' }, { COLDGATE_MQTT_URL: 'mqtt://ops:Hunter2xyz@10.0.0.9' });
+    expect(env).toEqual([expect.stringMatching(/^uplink\.url: .*, received "mqtt:\/\/ops:\(redacted\)@10\.0\.0\.9"$/)]);
+    const section = problems({ gatewayId: 'van-17', local: [{ pin: '9876' }], uplink: ['mqtt://u:Hunter2xyz@h', { password: 'Hunter2xyz' }] });
+    expect(section).toHaveLength(2);
+    for (const line of [...out, ...env, ...section]) expect(line).not.toMatch(/Hunter2|12a4|9876|12345/);
+  });
+
+  it('reads a config saved with a byte order mark', () => {
+    const file = path.join(tmp.dir, 'bom.json');
+    writeFileSync(file, `\ufeff${JSON.stringify({ gatewayId: 'van-bom' })}`);
+    expect(loadConfig(file, {}).config.gatewayId).toBe('van-bom');
+  });
+
+  it('says where a file is not JSON without quoting it (it holds the password)', () => {
+    const file = path.join(tmp.dir, 'unquoted.json');
+    writeFileSync(file, '{\n  "gatewayId": "van-1",\n  "uplink": { "password": Hunter2xyz }\n}\n');
+    expect(() => loadConfig(file, {})).toThrow(/^[^\n]*unquoted\.json: 1 problem\n {2}not valid JSON at line 3, column 27: unexpected character$/);
   });
 
   it('says the file is not JSON, or missing', () => {
@@ -95,13 +130,15 @@ async function coldgate(...args: string[]): Promise<{ code: number; stdout: stri
 
 describe('coldgate validate and run on bad input', () => {
   it('prints every problem on its own line with the file and field, exit 2', async () => {
-    const file = path.join(tmp.dir, 'two-problems.json');
-    writeFileSync(file, JSON.stringify({ gatewayId: 'van-1', buses: [bus], probes: [{ ...probe('p', 0), address: '40001' }], local: { pin: '12' } }));
+    const file = path.join(tmp.dir, 'problems.json');
+    const url = 'mqtts://van-1:Hunter2xyz@broker.example:8883';
+    writeFileSync(file, JSON.stringify({ gatewayId: 'van-1', uplink: { url }, buses: [bus], probes: [{ ...probe('p', 0), address: '40001' }], local: { pin: '12a4' } }));
     const { code, stderr } = await coldgate('validate', '--config', file);
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toEqual([
+      `${file}: uplink.url: must not hold credentials (user:password@): use uplink.username/password or COLDGATE_MQTT_USERNAME/PASSWORD, received "mqtts://van-1:(redacted)@broker.example:8883"`,
       `${file}: probes[0].address: expected an integer 0..65535, received "40001"`,
-      `${file}: local.pin: expected a PIN of 4 to 8 digits, received "12"`,
+      `${file}: local.pin: expected a PIN of 4 to 8 digits, received (redacted)`,
     ]);
   });
 

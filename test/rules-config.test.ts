@@ -16,7 +16,8 @@ function problems(extra: Record<string, unknown>): string[] {
   return [];
 }
 
-const compartment = (fields: Record<string, unknown>) => ({ compartments: [{ id: 'c', name: 'C', ...fields }] });
+// Fed by a probe: a compartment without one is refused on its own (config.test.ts).
+const compartment = (fields: Record<string, unknown>) => ({ probes: [{ id: 'p', bus: 'b', unit: 1, address: 0, compartment: 'c' }], compartments: [{ id: 'c', name: 'C', ...fields }] });
 const site = (fields: Record<string, unknown>) => ({ sites: [{ id: 's', name: 'S', area: { type: 'circle', lat: 1, lon: 1, radiusM: 100 }, ...fields }] });
 const triangle = [{ lat: 0, lon: 0 }, { lat: 0, lon: 1 }, { lat: 1, lon: 0 }];
 

@@ -67,15 +67,25 @@ describe('rules state in the journal', () => {
     await db.close();
   });
 
-  it('starts fresh from a state of another version, without failing', async () => {
+  it.each([
+    ['a foreign shape', Buffer.from(JSON.stringify({ v: 1, book: { open: [] } })), /^not the shape this version writes: book\.nextId: .*; compartments: /],
+    ['an alarm that is not one', Buffer.from(JSON.stringify({ v: 1, book: { nextId: 2, open: [{ id: 'a1' }] }, compartments: {}, health: {}, episodes: {}, sites: {} })), /^not the shape this version writes: book\.open\[0\]\.key: /],
+    ['garbage bytes', Buffer.from([0xff, 0x00, 0x7b, 0x13, 0x88]), /^state "rules" in the journal is not valid JSON at line 1, column 1: /],
+    ['another version', Buffer.from(JSON.stringify({ v: 0, alarms: 'old' })), /^saved by another version \(v 0, this one reads v 1\)$/],
+  ])('starts fresh from %s on disk, says so in a rules.state-reset event and replaces it', async (_name, bytes, problem) => {
     const { dir, cleanup } = tempDir('coldgate-rules-');
     cleanups.push(cleanup);
     const db = await openDb(dir);
-    await db.putState('rules', Buffer.from(JSON.stringify({ v: 0, alarms: 'old' })));
+    await db.putState('rules', bytes);
     const h = await harness(config, { store: journalRulesStore(db) });
-    expect(h.engine.snapshot().alarms).toEqual([]);
+    expect(h.events.map((e) => [e.type, e.severity, e.source])).toEqual([['rules.state-reset', 'warning', 'van-1']]);
+    expect(h.events[0]!.data?.problem).toMatch(problem);
+    expect(h.events[0]!.message).toContain('started fresh');
+    // The engine works from the fresh state, and the unusable one is gone from disk.
+    h.series(['p1'], 400, () => 7);
+    expect(h.engine.snapshot().alarms.map((a) => a.type)).toEqual(['temperature']);
     await h.engine.stop();
-    expect(await savedState(db)).toMatchObject({ v: 1 });
+    expect(await savedState(db)).toMatchObject({ v: 1, book: { nextId: 2 } });
     await db.close();
   });
 

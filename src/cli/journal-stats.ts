@@ -1,10 +1,15 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../core/log.ts';
-import { Journal } from '../journal/journal.ts';
+import { Journal, JournalError } from '../journal/journal.ts';
 import { JournalConfig } from '../config/schema-journal.ts';
-import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
-/** `coldgate journal stats --data DIR [--json]`: what is buffered, acknowledged and dropped. */
+/**
+ * `coldgate journal stats --data DIR [--json]`: what is buffered, acknowledged and dropped.
+ * It only reads: a mistyped DIR must not become an empty journal that reports "0 pending".
+ */
 export async function journalStatsCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
   const dir = values.data ?? process.env.COLDGATE_DATA_DIR;
@@ -12,7 +17,23 @@ export async function journalStatsCommand(argv: string[], io: CommandIo): Promis
     io.stderr.write('journal stats: pass --data DIR (the gateway\'s dataDir)\n');
     return EXIT_USAGE;
   }
-  const journal = await Journal.open(dir, JournalConfig.parse({}), silentLogger);
+  // Every LevelDB database has a CURRENT file; without it Journal.open would create one.
+  if (!existsSync(path.join(dir, 'CURRENT'))) {
+    io.stderr.write(`journal stats: no journal in ${dir}: check --data (the gateway's dataDir is in its config)\n`);
+    return EXIT_USAGE;
+  }
+  let journal: Journal;
+  try {
+    journal = await Journal.open(dir, JournalConfig.parse({}), silentLogger);
+  } catch (err) {
+    if (!(err instanceof JournalError)) throw err;
+    // LevelDB lets one process at a time open it; the running gateway shows the same figures.
+    const inUse = err.message.includes('another coldgate running');
+    io.stderr.write(inUse
+      ? `journal stats: the journal in ${dir} is in use by a running coldgate: read its figures on the display's /metrics (coldgate_journal_*), or stop it first\n`
+      : `journal stats: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
   const stats = journal.stats();
   await journal.close();
   if (values.json) {

@@ -7,46 +7,49 @@ import { checkCommand } from './check.ts';
 import { provisionCommand } from './provision.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
-const USAGE = `usage: coldgate <command> [options]
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
 
-  run --config FILE                 run the gateway (npm start runs config/demo.json)
-  validate --config FILE            check a config; every problem on its own line
-  provision [--config FILE]         guide the installer through a new config (asks, scans, writes, checks)
+/** The dispatcher and its help in one table: a command cannot be added without its usage. */
+export const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  run: { run: runCommand, usage: 'run --config FILE                 run the gateway (npm start runs config/demo.json)' },
+  validate: { run: validateCommand, usage: 'validate --config FILE            check a config; every problem on its own line' },
+  provision: {
+    run: provisionCommand,
+    usage: `provision [--config FILE]         guide the installer through a new config (asks, scans, writes, checks)
   provision --answers FILE | --non-interactive [--gateway-id ID --broker URL
             [--username U --password P | --cert F --key F] [--ca F]
             --bus PORT[@BAUD]... [--ids A-B] [--parity P]
             --compartment ID=PRESET[@UNIT,BUS:UNIT]... --gps PORT[@BAUD]|none
             --pin N --data-dir DIR] [--no-check]
                                     the same without questions (default FILE /etc/coldgate/config.json;
-                                    an existing one is kept as FILE.prev)
-  check --config FILE [--json]      read each probe, the GPS, the broker and the disk once: one table
-  scan --port PATH|tcp://HOST:PORT [--baud N] [--ids A-B] [--json]
-                                    find Modbus devices on a bus
-  gps decode FILE [--date YYYY-MM-DD]
-                                    decode an NMEA capture, one gpsd-style TPV line per epoch
-  journal stats --data DIR [--json] what is buffered, acked, dropped
-
-exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config
-`;
-
-type Command = (argv: string[], io: CommandIo) => Promise<number>;
-
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  validate: validateCommand,
-  check: checkCommand,
-  provision: provisionCommand,
-  scan: scanCommand,
-  'gps decode': gpsDecodeCommand,
-  'journal stats': journalStatsCommand,
+                                    an existing one is kept as FILE.prev)`,
+  },
+  check: { run: checkCommand, usage: 'check --config FILE [--json]      read each probe, the GPS, the broker and the disk once: one table' },
+  scan: {
+    run: scanCommand,
+    usage: `scan --port PATH|tcp://HOST:PORT|rtu-tcp://HOST:PORT [--baud N] [--parity none|even|odd] [--ids A-B] [--timeout MS] [--json]
+                                    find Modbus devices on a bus`,
+  },
+  'gps decode': {
+    run: gpsDecodeCommand,
+    usage: `gps decode FILE [--date YYYY-MM-DD]
+                                    decode an NMEA capture, one gpsd-style TPV line per epoch`,
+  },
+  'journal stats': { run: journalStatsCommand, usage: 'journal stats --data DIR [--json] what is buffered, acked, dropped (only an existing journal)' },
 };
+
+const EXIT_CODES = 'exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config\n';
+const USAGE = `usage: coldgate <command> [options]\n\n${Object.values(COMMANDS).map((c) => `  ${c.usage}\n`).join('')}\n${EXIT_CODES}`;
+const usageOf = (name: string) => `usage: coldgate ${COMMANDS[name]!.usage}\n\n${EXIT_CODES}`;
+
+/** Asking for help is not a mistake: usage on stdout, exit 0, as command-line users expect. */
+const asksHelp = (args: readonly string[]) => args.some((a) => a === '--help' || a === '-h');
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const two = argv.slice(0, 2).join(' ');
   const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0] ?? '', argv.slice(1)];
   const command = COMMANDS[name];
   if (!command || name === '') {
-    // Asking for help is not a mistake: usage on stdout, exit 0; anything else is bad usage.
     if (name === '--help' || name === '-h' || name === 'help') {
       io.stdout.write(USAGE);
       return EXIT_OK;
@@ -54,15 +57,19 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     io.stderr.write(name ? `coldgate: unknown command "${argv.join(' ')}"\n\n${USAGE}` : USAGE);
     return EXIT_USAGE;
   }
+  // Before the command parses anything: `provision --help` must not start asking questions.
+  if (asksHelp(rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined))) {
+    io.stdout.write(usageOf(name));
+    return EXIT_OK;
+  }
   try {
-    return await command(rest, io);
+    return await command.run(rest, io);
   } catch (err) {
     // parseArgs throws TypeErrors with codes for unknown or malformed options.
     if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`coldgate ${name}: ${(err as Error).message}\n\n${USAGE}`);
+      io.stderr.write(`coldgate ${name}: ${(err as Error).message}\n\n${usageOf(name)}`);
       return EXIT_USAGE;
     }
     throw err;
   }
 }
-

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssues } from '../config/errors.ts';
-import { parseConfig } from '../config/load.ts';
+import { parseConfig, readJsonFile } from '../config/load.ts';
 import { ROOT } from '../core/paths.ts';
 import type { GatewayConfigInput } from '../config/schema.ts';
 import { ProvisionAnswers, type ProvisionAnswersInput } from '../provision/answers.ts';
@@ -50,9 +50,10 @@ class ProvisionError extends Error {
 
 function readJson(file: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return readJsonFile(file);
   } catch (err) {
-    throw new ProvisionError([`${file}: cannot read the ${what}: ${(err as Error).message}`]);
+    if (err instanceof ConfigError) throw new ProvisionError(err.problems.map((p) => `${file}: cannot read the ${what}: ${p}`));
+    throw err;
   }
 }
 

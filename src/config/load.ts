@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, formatIssues } from './errors.ts';
+import { JsonTextError, parseJsonText } from './json-text.ts';
 import { GatewayConfig } from './schema.ts';
 
 /** Environment variables that win over the file (systemd EnvironmentFile, containers, tests). */
@@ -61,19 +62,26 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   return { file, config, overrides };
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * The JSON document in a config, answers or similar file. Problems come as a ConfigError naming
+ * the file, one line each, never quoting the file's text (it holds the broker password).
+ */
+export function readJsonFile(file: string, missing = 'file not found'): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [code === 'ENOENT' ? 'file not found (pass --config with the path of a config file)' : `cannot read: ${(err as Error).message}`]);
+    throw new ConfigError(file, [code === 'ENOENT' ? missing : `cannot read: ${(err as Error).message}`]);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return parseJsonText(text);
   } catch (err) {
-    throw new ConfigError(file, [`not valid JSON: ${(err as Error).message}`]);
+    if (err instanceof JsonTextError) throw new ConfigError(file, [err.message]);
+    throw err;
   }
-  return parseConfig(raw, file, env);
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  return parseConfig(readJsonFile(file, 'file not found (pass --config with the path of a config file)'), file, env);
 }

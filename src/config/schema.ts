@@ -73,7 +73,11 @@ export const GatewayConfig = GatewayConfigShape.superRefine((cfg, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['local', 'outputs', i, 'bus'], message: `no bus with id "${o.bus}" (known: ${[...busIds].join(', ') || 'none'})` });
   });
   const inputIds = new Set(cfg.inputs.map((x) => x.id));
+  const fed = new Set(cfg.probes.map((p) => p.compartment));
   cfg.compartments.forEach((c, i) => {
+    // Without a probe its temperature is never known: it would pass every check and never alarm.
+    if (!fed.has(c.id))
+      ctx.addIssue({ code: 'custom', path: ['compartments', i], message: `no probe feeds compartment "${c.id}", so it can never alarm: set "compartment": "${c.id}" on its probes (probes[].compartment), or remove the compartment` });
     for (const cause of ['defrost', 'door'] as const) {
       const input = c[cause]?.input;
       if (input !== undefined && !inputIds.has(input))

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { formatIssues } from '../config/errors.ts';
+import { type JsonTextError, parseJsonText } from '../config/json-text.ts';
+import { readJsonFile } from '../config/load.ts';
 import type { Logger } from '../core/log.ts';
 import { VERSION } from '../runtime/version.ts';
 import type { IncomingCommand } from '../uplink/uplink.ts';
@@ -25,7 +27,7 @@ class CommandError extends Error {
 }
 
 function readDoc(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return readJsonFile(file) as Record<string, unknown>;
 }
 
 function handlers(sup: Supervisor): Handlers {
@@ -88,9 +90,11 @@ export function createCommandHandler(supervisor: Promise<Supervisor>, log: Logge
     try {
       const text = command.payload.toString('utf8').trim();
       try {
-        body = text === '' ? {} : JSON.parse(text);
+        body = text === '' ? {} : parseJsonText(text);
       } catch (err) {
-        throw new CommandError(`payload is not JSON: ${(err as Error).message}`);
+        // Where, never what: a set-config payload holds the broker password.
+        const e = err as JsonTextError;
+        throw new CommandError(`payload is not JSON (line ${e.line}, column ${e.column}: ${e.reason})`);
       }
       if (typeof body === 'object' && body !== null) {
         const { replyTo, correlationId } = body as { replyTo?: unknown; correlationId?: unknown };

@@ -3,8 +3,8 @@ import type { SiteConfig } from '../config/schema-rules.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
-import { acknowledgeAlarm, conditionGone, EMPTY_BOOK, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
-import { evaluateCompartment, resumeCompartment, type CompartmentState } from './compartment.ts';
+import { acknowledgeAlarm, conditionGone, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
+import { evaluateCompartment, resumeCompartment } from './compartment.ts';
 import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
 import { compartmentDisplay, type DisplayState } from './display-state.ts';
 import { alarmEvent } from './events.ts';
@@ -12,9 +12,10 @@ import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
 import { inArea } from './geofence.ts';
 import { healthConditions } from './health.ts';
 import { channelValues, compartmentRule, staleAfterMs, type CompartmentRule, type TierName } from './limits.ts';
-import { SaveQueue, type RulesStore } from './persist.ts';
+import { SaveQueue, UnreadableState, type RulesStore } from './persist.ts';
+import { checkSavedState, freshState, type SavedState as State } from './saved-state.ts';
 import { meanKineticTemperature, mean } from './stats.ts';
-import { activeSuppression, followInput, scheduledEpisode, type Episode, type Suppression, type SuppressionCause } from './suppression.ts';
+import { activeSuppression, followInput, scheduledEpisode, type Suppression, type SuppressionCause } from './suppression.ts';
 import { accountTime, addReading, budgetSpent, FRESH_COMPARTMENT, newTrip, recordAlarm, tripReport, type Trip, type TripReport, type TripState } from './trip.ts';
 
 export interface RulesDeps {
@@ -70,23 +71,6 @@ export interface RulesEngine {
   stop(): Promise<void>;
 }
 
-/** Bumped when the saved shape changes: a state of another version is dropped with a warning, never misread. */
-const STATE_VERSION = 1;
-
-interface State {
-  v: typeof STATE_VERSION;
-  book: AlarmBook;
-  compartments: Record<string, CompartmentState>;
-  health: Record<string, Debounce>;
-  /** Input-driven episodes by `compartment:cause`. */
-  episodes: Record<string, Episode>;
-  sites: Record<string, Debounce>;
-  trip?: TripState;
-  lastEntry?: GateRecord;
-}
-
-const freshState = (): State => ({ v: STATE_VERSION, book: EMPTY_BOOK, compartments: {}, health: {}, episodes: {}, sites: {} });
-
 /** A device condition that flickers back for a moment does not clear and re-raise its alarm. */
 const HEALTH_CLEAR_MS = 10_000;
 /** Longer than any gap between ticks and readings of a running box. */
@@ -131,15 +115,38 @@ class Engine implements RulesEngine {
   }
 
   async start(): Promise<void> {
-    const saved = await this.deps.store.load();
-    if (saved !== undefined) {
-      if (typeof saved === 'object' && saved !== null && (saved as { v?: unknown }).v === STATE_VERSION) {
-        this.state = saved as State;
-        this.forgetPending();
-      } else this.deps.log.warn('rules: saved state has another version, starting fresh');
-    }
+    const problem = await this.restore();
     this.startedMs = this.now();
     this.lastSaveMs = this.startedMs;
+    if (problem === undefined) return;
+    // A state that cannot be read must not stop the box (a service restarting forever alarms
+    // nobody): start fresh, say so on the events lane, and overwrite it in the same commit.
+    this.deps.log.warn({ problem }, 'rules: saved state unusable, starting fresh');
+    this.emit({
+      type: 'rules.state-reset',
+      severity: 'warning',
+      source: this.cfg.gatewayId,
+      message: `Rules state of the last run could not be used (${problem}); started fresh: alarms, trip and suppressions from before the restart are no longer tracked`,
+      data: { problem },
+    });
+    this.save(this.startedMs);
+  }
+
+  /** Loads the saved state; returns what was wrong with it when it cannot be used. */
+  private async restore(): Promise<string | undefined> {
+    let saved: unknown;
+    try {
+      saved = await this.deps.store.load();
+    } catch (err) {
+      if (err instanceof UnreadableState) return err.message;
+      throw err;
+    }
+    if (saved === undefined) return undefined;
+    const checked = checkSavedState(saved);
+    if ('problem' in checked) return checked.problem;
+    this.state = checked.state;
+    this.forgetPending();
+    return undefined;
   }
 
   private forgetPending() {

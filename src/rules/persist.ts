@@ -1,7 +1,15 @@
+import { parseJsonText } from '../config/json-text.ts';
+
 /** Where the engine keeps its state between runs; the runtime backs it with one LevelDB key. */
 export interface RulesStore {
+  /** Throws UnreadableState when something is stored but cannot be read back as a value. */
   load(): Promise<unknown | undefined>;
   save(state: unknown): Promise<void>;
+}
+
+/** The stored bytes are not a value at all (torn or foreign write): the engine starts fresh and says so. */
+export class UnreadableState extends Error {
+  override name = 'UnreadableState';
 }
 
 /** The part of the journal this store needs (src/journal/journal.ts). */
@@ -19,7 +27,12 @@ export function journalRulesStore(journal: StateJournal, name = 'rules'): RulesS
   return {
     load: async () => {
       const bytes = await journal.readState(name);
-      return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as unknown);
+      if (bytes === undefined) return undefined;
+      try {
+        return parseJsonText(bytes.toString('utf8'));
+      } catch (err) {
+        throw new UnreadableState(`state "${name}" in the journal is ${(err as Error).message}`);
+      }
     },
     save: (state) => journal.putState(name, Buffer.from(JSON.stringify(state))),
   };
