@@ -143,7 +143,7 @@ describe('the demo end to end', () => {
     const script = [
       "import { stopWithin } from './src/cli/run.ts';",
       "import { createLogger } from './src/core/log.ts';",
-      'await stopWithin(300, () => new Promise(() => {}), createLogger("info", false));',
+      'await stopWithin(300, () => new Promise(() => {}), createLogger("info", { pretty: false }));',
     ].join('\n');
     const t0 = Date.now();
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
