@@ -1,7 +1,7 @@
 /**
  * Decoder throughput, ours against a naive way in the same run: `npx tsx scripts/bench-gps.ts`.
  *
- * Input: gpsd's 15 regression captures (../shared/fixtures/gpsd) plus a generated 1 Hz drive,
+ * Input: gpsd's 15 regression captures (test/fixtures/gpsd) plus a generated 1 Hz drive,
  * repeated to about 20 MB and fed in 4 KiB chunks, as a serial port delivers them.
  * - framing + checksum, ours: LineFramer (split per chunk) and scanLine (one pass, XOR as it goes).
  * - framing + checksum, naive: a string buffer grown by concatenation and cut with indexOf/slice,
@@ -18,7 +18,7 @@ import { NmeaDecoder } from '../drivers/gps-nmea/decoder.ts';
 import { LineFramer } from '../drivers/gps-nmea/framing.ts';
 import { capture, drive } from '../test/gps-nmea-gen.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/gpsd/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../test/fixtures/gpsd/', import.meta.url));
 const CHUNK = 4096;
 const RUNS = 5;
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,17 @@ function collect(client: mqtt.MqttClient) {
     records.push(...decodeBatch(payload, typeof encoding === 'string' ? encoding : undefined).records);
   });
   return { records, topics };
+}
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Ctrl-C, and a clean stop: exit 0 after the 'stopped' line, not the deadline's exit. */
+async function stopCleanly(gateway: GatewayProcess): Promise<number> {
+  const { code, ms } = await gateway.stop('SIGINT');
+  expect(gateway.output).not.toMatch(/stop took too long/);
+  expect(gateway.output).toMatch(/"msg":"stopped"/);
+  expect(code).toBe(0);
+  return ms;
 }
 
 describe('the demo end to end', () => {
@@ -61,15 +72,13 @@ describe('the demo end to end', () => {
       expect(state.compartments.every((c) => typeof c.value === 'number')).toBe(true);
     } finally {
       await sub.endAsync();
-      const { code, ms } = await gateway.stop('SIGINT');
-      expect(code).toBe(0);
-      expect(ms).toBeLessThan(2000);
+      expect(await stopCleanly(gateway)).toBeLessThan(2000);
     }
   });
 
   it('runs the same from the bundle the service uses (plain node, no TypeScript loader)', async () => {
-    const bundle = path.resolve(import.meta.dirname, '../dist/coldgate.mjs');
-    execFileSync(process.execPath, ['scripts/build.mjs', '--outfile', bundle], { cwd: path.resolve(import.meta.dirname, '..') });
+    const bundle = path.join(ROOT, 'dist/coldgate.mjs');
+    execFileSync(process.execPath, ['scripts/build.mjs', '--outfile', bundle], { cwd: ROOT });
     const { file, brokerPort, httpPort } = await demoConfig(path.join(tmp.dir, 'bundle'));
     const gateway = new GatewayProcess(file, {}, [bundle]);
     await gateway.start();
@@ -83,7 +92,7 @@ describe('the demo end to end', () => {
       expect(gateway.output).toMatch(/"version":"\d+\.\d+\.\d+"/);
     } finally {
       await sub.endAsync();
-      expect((await gateway.stop('SIGINT')).code).toBe(0);
+      await stopCleanly(gateway);
     }
   });
 
@@ -101,16 +110,16 @@ describe('the demo end to end', () => {
       const gateway = new GatewayProcess(file, env);
       await gateway.start();
       await waitFor(() => seen.records.length >= 12, 20_000, 'a dozen records from the first run');
-      expect((await gateway.stop('SIGINT')).code).toBe(0);
+      await stopCleanly(gateway);
       const stats = JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/coldgate.ts', 'journal', 'stats', '--data', dataDir, '--json'], { cwd: path.resolve(import.meta.dirname, '..') }).toString(),
+        execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/coldgate.ts', 'journal', 'stats', '--data', dataDir, '--json'], { cwd: ROOT }).toString(),
       ) as { nextSeq: number };
       const firstRunEnd = stats.nextSeq - 1;
       expect(firstRunEnd).toBeGreaterThanOrEqual(12);
 
       await gateway.start();
       await waitFor(() => seen.records.some((r) => r.seq > firstRunEnd + 8), 20_000, 'records from the second run');
-      await gateway.stop('SIGINT');
+      await stopCleanly(gateway);
 
       const bySeq = new Map<number, JournalRecord>();
       for (const r of seen.records) {
@@ -127,5 +136,19 @@ describe('the demo end to end', () => {
       await sub.endAsync();
       await broker.stop();
     }
+  });
+
+  it('a stop that hangs past the deadline exits 1 and says so (the deadline is no clean stop)', () => {
+    // The run command's own deadline, with a stop that never finishes.
+    const script = [
+      "import { stopWithin } from './src/cli/run.ts';",
+      "import { createLogger } from './src/core/log.ts';",
+      'await stopWithin(300, () => new Promise(() => {}), createLogger("info", { pretty: false }));',
+    ].join('\n');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    expect(r.stdout).toMatch(/"level":50.*"deadlineMs":300.*"msg":"stop took too long/);
+    expect(r.status).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
   });
 });

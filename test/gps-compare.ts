@@ -1,6 +1,6 @@
 /**
  * Epoch-by-epoch comparison of our TPVs with gpsd's, by the rules in
- * shared/fixtures/gpsd/README.md. Used by the fixture conformance test and the live gpsd test.
+ * test/fixtures/gpsd/README.md. Used by the fixture conformance test and the live gpsd test.
  */
 import { PassThrough } from 'node:stream';
 import { gpsDecodeCommand } from '../drivers/gps-nmea/cli-decode.ts';

@@ -6,12 +6,12 @@ import type { Tpv } from '../drivers/gps-nmea/tpv.ts';
 import { compareEpochs, gpsdEpochs, ourEpochs, pct, runDecode, type Agreement } from './gps-compare.ts';
 
 /**
- * Conformance against gpsd's own regression captures (shared/fixtures/gpsd, beside the repo):
+ * Conformance against gpsd's own regression captures (test/fixtures/gpsd, in the repo):
  * decode each log with `coldgate gps decode` and compare epoch by epoch with gpsd's TPVs in
  * the .chk, by the rules in that folder's README. A missing folder fails: it must not pass by
  * testing nothing.
  */
-const DIR = fileURLToPath(new URL('../../shared/fixtures/gpsd/', import.meta.url));
+const DIR = fileURLToPath(new URL('./fixtures/gpsd/', import.meta.url));
 
 interface Row {
   log: string;
@@ -30,8 +30,8 @@ function manifest(): { file: string; bad: number }[] {
 }
 
 describe('conformance with gpsd on its regression captures', () => {
-  it('finds the fixture folder beside the repo', () => {
-    expect(existsSync(`${DIR}MANIFEST.tsv`), `${DIR}MANIFEST.tsv must exist (shared/ beside the repo)`).toBe(true);
+  it('finds the fixture folder', () => {
+    expect(existsSync(`${DIR}MANIFEST.tsv`), `${DIR}MANIFEST.tsv must exist`).toBe(true);
     expect(manifest().length).toBeGreaterThanOrEqual(15);
   });
 

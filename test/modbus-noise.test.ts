@@ -58,7 +58,9 @@ it('a CRC error from noise on the line is a comms error, not a value, and costs 
   const bad = drafts.filter((d) => d.quality !== 'good');
   expect(bad.length).toBeGreaterThanOrEqual(3);
   for (const d of bad) expect(d).toMatchObject({ quality: 'comms-error', value: null, error: 'probe p (bus line, unit 1, register 0): CRC error (garbled answer)' });
-  expect(drafts.filter((d) => d.quality === 'good').every((d) => d.value === 21.5)).toBe(true);
+  const good = drafts.filter((d) => d.quality === 'good');
+  expect(good.length).toBeGreaterThanOrEqual(3);
+  expect(good.map((d) => d.value)).toEqual(good.map(() => 21.5));
   const h = drivers.health();
   expect(h.find((x) => x.id === 'line')).toMatchObject({ backingOff: [], timeouts: 0 });
   expect((h.find((x) => x.id === 'p')!.counts as Record<string, number>).crc).toBe(bad.length);

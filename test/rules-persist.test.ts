@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { Journal } from '../src/journal/journal.ts';
+import { chunkKey, stateKey } from '../src/journal/keys.ts';
 import { journalRulesStore, type Alarm } from '../src/rules/index.ts';
 import { waitFor } from './helpers/net.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -94,11 +95,17 @@ describe('rules state in the journal', () => {
     cleanups.push(cleanup);
     const db = await openDb(dir);
     const store = journalRulesStore(db);
+    // Every write LevelDB is asked for: a separate put or a second batch would show here.
+    const batches = vi.spyOn(db.db, 'batch');
+    const puts = vi.spyOn(db.db, 'put');
     const event = db.append({ kind: 'event', ts: new Date().toISOString(), tq: 'system', type: 'alarm.raised', severity: 'critical', message: 'x' });
     const saved = store.save({ v: 1, marker: 'with-event' });
-    // One group commit carries both: the state is visible exactly when the event has its seq.
     const [record] = await Promise.all([event, saved]);
     expect(record.seq).toBe(1);
+    // One group commit carries both: a single atomic batch holds the event's chunk and the state.
+    expect(puts).not.toHaveBeenCalled();
+    const keys = batches.mock.calls.map((args: unknown[]) => (args[0] as { key: string }[]).map((op) => op.key));
+    expect(keys).toEqual([expect.arrayContaining([chunkKey('events', 1), stateKey('rules')])]);
     expect(await savedState(db)).toEqual({ v: 1, marker: 'with-event' });
     expect((await db.read('events', 0, 10)).map((r) => r.seq)).toEqual([1]);
     expect(db.stats().nextSeq).toBe(2);

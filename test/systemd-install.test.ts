@@ -1,10 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/tmp.ts';
 
-const UNIT = path.resolve('scripts/systemd/coldgate.service');
+const REPO = path.resolve(import.meta.dirname, '..');
+const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+/** What the bundle loads: the release's package.json has these and nothing else. */
+const RUNTIME = ['aedes', 'level', 'modbus-serial', 'mqtt', 'pino', 'pino-pretty', 'serialport', 'zod'];
+const UNIT = path.join(REPO, 'scripts/systemd/coldgate.service');
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 // In CI the peer must be there (scripts/install-peers.sh installs it); elsewhere say why it is skipped.
 const needAnalyze = hasAnalyze || process.env.CI === 'true';
@@ -13,6 +18,27 @@ if (!needAnalyze) console.warn('systemd-analyze is missing (Debian package syste
 function verify(unit: string) {
   return spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
 }
+
+/** Every file below `dir`, relative, node_modules left out. */
+function files(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter((f) => !f.split(path.sep).includes('node_modules'));
+}
+
+/**
+ * Runs the staged `coldgate` from outside the repository and lists the files node loaded (its
+ * ESM debug log), so the test sees which copy ran, not just that one did.
+ */
+function runStaged(prefixDir: string, args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [path.join(prefixDir, 'scripts/coldgate.mjs'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
+  const loaded = [...new Set([...r.stderr.matchAll(/Storing (file:\/\/\S+)/g)].map((m) => fileURLToPath(m[1]!)))];
+  // coldgate's own code (not its packages): the staged command and the staged bundle, no sources.
+  const own = loaded.filter((f) => !f.split(path.sep).includes('node_modules')).sort();
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, loaded, own };
+}
+const stagedProgram = (prefixDir: string) => [path.join(prefixDir, 'dist/coldgate.mjs'), path.join(prefixDir, 'scripts/coldgate.mjs')];
 
 describe('the systemd unit and scripts/install', () => {
   const tmp = tempDir();
@@ -34,21 +60,27 @@ describe('the systemd unit and scripts/install', () => {
       expect(unit.split('\n')).toContain(line);
   });
 
-  it('stages the program, the unit, the settings file and a validated config; a second install keeps the old config', () => {
+  it('stages the release tree, the unit, the settings file and a validated config; a second install keeps the old config', () => {
     const root = path.join(tmp.dir, 'root');
-    const install = (config: string) => spawnSync('bash', ['scripts/install', '--root', root, '--prefix', '/srv/cg', '--no-deps', '--config', config], { encoding: 'utf8' });
+    const install = (config: string) => spawnSync('bash', ['scripts/install', '--root', root, '--prefix', '/srv/cg', '--no-deps', '--config', config], { cwd: REPO, encoding: 'utf8' });
     const first = path.join(tmp.dir, 'first.json');
     writeFileSync(first, JSON.stringify({ gatewayId: 'van-1' }));
     const r = install(first);
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/staged below/);
-    for (const f of ['srv/cg/src/cli/coldgate.ts', 'srv/cg/drivers/modbus-probe/index.ts', 'srv/cg/config/schema.json', 'srv/cg/package-lock.json', 'etc/default/coldgate']) expect(existsSync(path.join(root, f)), f).toBe(true);
-    expect(existsSync(path.join(root, 'srv/cg/test'))).toBe(false);
+    expect(r.stdout).toMatch(/release tree from the checkout[\s\S]*staged below/);
+    const prefix = path.join(root, 'srv/cg');
+    for (const f of ['dist/coldgate.mjs', 'scripts/coldgate.mjs', 'src/local/page.js', 'config/schema.json', 'package-lock.json', 'README.md']) expect(existsSync(path.join(prefix, f)), f).toBe(true);
+    expect(existsSync(path.join(root, 'etc/default/coldgate'))).toBe(true);
+    // What the box runs, not the sources, the tests or the dev tools.
+    const staged = files(prefix);
+    expect(staged.filter((f) => /\.ts$|^test\/|^drivers\//.test(f))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(path.join(prefix, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies?: unknown };
+    expect([Object.keys(manifest.dependencies), manifest.devDependencies]).toEqual([RUNTIME, undefined]);
     expect(readlinkSync(path.join(root, 'usr/local/bin/coldgate'))).toBe('/srv/cg/scripts/coldgate.mjs');
     const unit = readFileSync(path.join(root, 'etc/systemd/system/coldgate.service'), 'utf8');
-    // The service runs the bundle built at install time, not the sources through tsx.
+    // The service runs the prebuilt bundle, not the sources through tsx.
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/srv\/cg\/dist\/coldgate\.mjs run$/m);
-    expect(readFileSync(path.join(root, 'srv/cg/dist/coldgate.mjs'), 'utf8')).toContain('journal opened');
+    expect(readFileSync(path.join(prefix, 'dist/coldgate.mjs'), 'utf8')).toContain('journal opened');
     expect(unit).not.toMatch(/\/opt\/coldgate/);
     const installed = path.join(root, 'etc/coldgate/config.json');
     expect(statSync(installed).mode & 0o777).toBe(0o640);
@@ -66,7 +98,50 @@ describe('the systemd unit and scripts/install', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/gatewayId: expected an id[\s\S]*bad\.json is not valid \(see above\); nothing installed/);
     expect(JSON.parse(readFileSync(installed, 'utf8')).gatewayId).toBe('van-2');
-    // The staged program runs: its own validate accepts the installed config.
-    execFileSync(process.execPath, [path.resolve('scripts/coldgate.mjs'), 'validate', '--config', installed]);
+
+    // --no-deps: the program folder has its production node_modules already (here: the checkout's).
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(prefix, 'node_modules'));
+    const run = runStaged(realpathSync(prefix), ['validate', '--config', installed], tmp.dir);
+    expect([run.status, run.stdout]).toEqual([0, `${installed}: valid (gateway van-2, 0 probes on 0 buses, gps off)\n`]);
+    expect(run.own).toEqual(stagedProgram(realpathSync(prefix)).sort());
   });
+
+  it('installs from the release tarball with no devDependencies, and the staged copy runs', () => {
+    const out = path.join(tmp.dir, 'release');
+    const made = spawnSync(process.execPath, ['scripts/release.mjs', '--out', out], { cwd: REPO, encoding: 'utf8' });
+    expect([made.status, made.stderr]).toEqual([0, '']);
+    expect(made.stdout).toContain('left out (the bundle does not load them): tsx');
+    const unpacked = path.join(tmp.dir, 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['xzf', path.join(out, `coldgate-${VERSION}.tar.gz`), '-C', unpacked]);
+    const tree = path.join(unpacked, `coldgate-${VERSION}`);
+    expect(files(tree).sort()).toEqual(
+      ['README.md', 'config/README.md', 'config/cold-store.json', 'config/demo.json', 'config/schema.json', 'config/truck.json', 'dist/coldgate.mjs', 'package-lock.json', 'package.json', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd/coldgate.service', 'src/local/page.css', 'src/local/page.html', 'src/local/page.js'].sort(),
+    );
+    expect(statSync(path.join(tree, 'scripts/install')).mode & 0o111).toBe(0o111);
+
+    const config = path.join(tmp.dir, 'van-t.json');
+    writeFileSync(config, JSON.stringify({ gatewayId: 'van-t' }));
+    const root = path.join(tmp.dir, 'from-tarball');
+    // A real npm ci --omit=dev, from npm's cache (the checkout's own npm ci filled it): no network here.
+    const r = spawnSync('bash', [path.join(tree, 'scripts/install'), '--root', root, '--prefix', '/srv/cg', '--config', config], {
+      cwd: tmp.dir,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_offline: 'true' },
+    });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/npm ci --omit=dev[\s\S]*staged below/);
+    expect(r.stdout).not.toMatch(/release tree from the checkout/);
+    const prefix = realpathSync(path.join(root, 'srv/cg'));
+    for (const dev of ['tsx', 'esbuild', 'vitest', 'typescript', 'playwright-core']) expect(existsSync(path.join(prefix, 'node_modules', dev)), dev).toBe(false);
+    for (const dep of [...RUNTIME, 'classic-level', '@serialport/bindings-cpp']) expect(existsSync(path.join(prefix, 'node_modules', dep)), dep).toBe(true);
+
+    const installed = path.join(root, 'etc/coldgate/config.json');
+    const run = runStaged(prefix, ['validate', '--config', installed], tmp.dir);
+    expect([run.status, run.stdout]).toEqual([0, `${installed}: valid (gateway van-t, 0 probes on 0 buses, gps off)\n`]);
+    expect(run.own).toEqual(stagedProgram(prefix).sort());
+    // Its packages too come from the staged node_modules, none from the checkout.
+    expect(run.loaded.length).toBeGreaterThan(20);
+    expect(run.loaded.filter((f) => !f.startsWith(`${prefix}${path.sep}`))).toEqual([]);
+  }, 180_000);
 });

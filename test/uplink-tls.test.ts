@@ -2,14 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Journal } from '../src/journal/journal.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { REDACT, type Logger } from '../src/core/log.ts';
+import { createLogger, type Logger } from '../src/core/log.ts';
 import { Collector } from './helpers/gateway-child.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
@@ -64,6 +63,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
+/** The product's logger (src/core/log.ts, redaction and all), its JSON lines kept for the test. */
 function captureLogger(): { log: Logger; text: () => string } {
   let out = '';
   const sink = new Writable({
@@ -72,7 +72,7 @@ function captureLogger(): { log: Logger; text: () => string } {
       cb();
     },
   });
-  return { log: pino({ level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } }, sink), text: () => out };
+  return { log: createLogger('debug', { destination: sink }), text: () => out };
 }
 
 async function deliver(name: string, env: Record<string, string>, log: Logger) {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createLogger } from '../core/log.ts';
+import { createLogger, type Logger } from '../core/log.ts';
 import { JournalError } from '../journal/journal.ts';
 import { startManagedGateway } from '../remote/index.ts';
 import { loadConfigArg } from './config-arg.ts';
@@ -39,12 +39,23 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     process.once('SIGTERM', resolve);
   });
   log.info({ signal }, 'stopping');
-  const deadline = setTimeout(() => {
-    log.warn('stop took too long; exiting anyway (committed data is safe)');
-    process.exit(EXIT_OK);
-  }, STOP_DEADLINE_MS);
-  await gateway.stop();
-  clearTimeout(deadline);
+  await stopWithin(STOP_DEADLINE_MS, () => gateway.stop(), log);
   log.info('stopped');
   return EXIT_OK;
+}
+
+/**
+ * Runs `stop`; if it has not finished after `deadlineMs`, says so and exits EXIT_FAILURE. A hung
+ * shutdown is a defect: the exit code tells systemd and the tests, the log line tells a person.
+ */
+export async function stopWithin(deadlineMs: number, stop: () => Promise<void>, log: Logger): Promise<void> {
+  const deadline = setTimeout(() => {
+    log.error({ deadlineMs }, 'stop took too long; exiting with failure (committed data is safe)');
+    process.exit(EXIT_FAILURE);
+  }, deadlineMs);
+  try {
+    await stop();
+  } finally {
+    clearTimeout(deadline);
+  }
 }
