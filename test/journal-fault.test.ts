@@ -106,13 +106,13 @@ describe.runIf(root)('journal on a disk that fills up', () => {
 });
 
 describe.runIf(root)('an immutable data directory', () => {
-  it('is named EPERM by the write probe the journal retries with', () => {
+  it('is named EPERM by the write probe the journal retries with', async () => {
     const disk = SmallTmpfs.mount(path.join(tmp.dir, 'immutable'), '1m');
     cleanups.push(() => disk.unmount());
-    expect(probeWrite(disk.dir)).toBeUndefined();
+    expect(await probeWrite(disk.dir)).toBeUndefined();
     execFileSync('chattr', ['+i', disk.dir]);
     cleanups.push(() => execFileSync('chattr', ['-i', disk.dir]));
-    expect(probeWrite(disk.dir)).toBe('EPERM');
+    expect(await probeWrite(disk.dir)).toBe('EPERM');
   });
 });
 

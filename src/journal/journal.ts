@@ -7,6 +7,7 @@ import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
 import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
+import { Refused, type Waiter } from './refused.ts';
 import { faultCode, probeWrite } from './write-fault.ts';
 
 export const LANES: readonly Lane[] = ['events', 'telemetry'];
@@ -16,8 +17,6 @@ const DAY_MS = 86_400_000;
  * never decodes more than this many records at once (the drain's memory stays small).
  */
 const MAX_CHUNK_RECORDS = 4096;
-/** Events kept in memory while the disk refuses writes; older ones beyond this become a gap. */
-export const MAX_HELD_EVENTS = 10_000;
 /** A failed write is tried again after 1 s, then 2, 4, 8 and every 10 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
@@ -42,30 +41,18 @@ function deferred(): Deferred {
 
 /** One per group commit, shared by all its appends: a promise per reading is the cost to avoid. */
 interface Commit {
-  /** Settles with this commit's write; readings and putState wait on it. */
+  /** Settles with this commit's write; readings, mixed appends and putState wait on it. */
   written: Deferred;
-  /** The commit's events on disk: now, or after the retry that finally writes them. */
-  events: Deferred;
+  /**
+   * One per append of events alone (alarms are few): it resolves when they are on disk, now or
+   * after the retry that writes them, and rejects only if they had to be dropped.
+   */
+  eventCalls: Deferred[];
 }
 
-const newCommit = (): Commit => ({ written: deferred(), events: deferred() });
-
-/** An event from a failed commit, waiting in memory for the disk to take writes again. */
-interface HeldEvent {
-  record: JournalRecord;
-  waiter: Deferred;
-}
-
-/** Records of one lane the disk refused for one reason: they become one gap record. */
-interface UnrecordedRun {
-  lane: Lane;
-  reason: string;
-  /** The last seq committed before the first of them. */
-  afterSeq: number;
-  fromTs: string;
-  toTs: string;
-  count: number;
-}
+const newCommit = (): Commit => ({ written: deferred(), eventCalls: [] });
+/** Events of an append that also had readings: its promise already rejected with the commit. */
+const NO_WAITER: Waiter = { resolve: () => undefined, reject: () => undefined };
 
 interface WriteFault {
   /** ENOSPC, EROFS, EFBIG, ...: the reason of the gap records. */
@@ -133,9 +120,9 @@ export class Journal {
   private cached: { key: string; records: JournalRecord[] } | undefined;
   private fault: WriteFault | undefined;
   private writeErrors = 0;
-  private held: HeldEvent[] = [];
-  private runs: UnrecordedRun[] = [];
-  private unrecorded = 0;
+  private readonly refusals = new Refused();
+  /** The append each queued event of an events-only call waits with. */
+  private readonly waiterOf = new WeakMap<JournalRecord, Deferred>();
   private retryTimer: NodeJS.Timeout | undefined;
   private retries = 0;
   private overflowing = false;
@@ -198,8 +185,10 @@ export class Journal {
     if (this.closed) return Promise.reject(new JournalError('journal is closed'));
     // The drafts' own array is returned unless one of them had to be copied.
     let records = drafts as JournalRecord[];
+    let eventsOnly = true;
     for (let i = 0; i < drafts.length; i++) {
       let record = drafts[i] as JournalRecord;
+      if (eventsOnly && laneOf(record) !== 'events') eventsOnly = false;
       // A draft appended again (or twice in one commit) must not share one seq: it gets a copy.
       if ('seq' in record) {
         if (records === drafts) records = drafts.slice() as JournalRecord[];
@@ -211,8 +200,11 @@ export class Journal {
     }
     if (records.length === 0) return Promise.resolve(records);
     const commit = this.nextCommit();
-    const eventsOnly = records.every((r) => laneOf(r) === 'events');
-    return (eventsOnly ? commit.events : commit.written).done.then(() => records);
+    if (!eventsOnly) return commit.written.done.then(() => records);
+    const waiter = deferred();
+    for (const record of records) this.waiterOf.set(record, waiter);
+    commit.eventCalls.push(waiter);
+    return waiter.done.then(() => records);
   }
 
   private nextCommit(): Commit {
@@ -271,18 +263,14 @@ export class Journal {
     if (!retrying && fresh.length === 0 && puts.size === 0) return this.settled(pending);
     if (this.fault && !retrying) return this.refused(fresh, puts, pending, this.fault);
     const now = this.now();
-    const held = this.held;
-    const runs = this.runs;
+    const backlog = this.refusals.backlog(new Date(now).toISOString());
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
     // The holes first: their gap records sit right after the last record before them.
-    for (const run of runs) {
-      const { afterSeq, ...rest } = run;
-      byLane.events.push({ kind: 'gap', ts: new Date(now).toISOString(), tq: 'system', ...rest, fromSeq: afterSeq, toSeq: seq, seq: seq++ });
-    }
-    for (const h of held) {
-      h.record.seq = seq++;
-      byLane.events.push(h.record);
+    for (const gap of backlog.gaps) byLane.events.push({ ...gap, toSeq: seq, seq: seq++ });
+    for (const record of backlog.events) {
+      record.seq = seq++;
+      byLane.events.push(record);
     }
     for (const record of fresh) {
       // The draft is the record: copying a million readings a second costs more than the rest.
@@ -351,24 +339,21 @@ export class Journal {
       // Held events and runs stay as they were: the next attempt renumbers and rebuilds them.
       return this.refused(fresh, puts, pending, this.fault);
     }
-    this.held = [];
-    this.runs = [];
-    for (const h of held) h.waiter.resolve();
+    if (this.fault) this.log.info({ after: this.writeErrors, heldEvents: backlog.events.length, gaps: this.refusals.summary() }, 'journal writes work again: held events and gap records written');
+    backlog.written();
     if (this.fault) {
-      this.log.info({ after: this.writeErrors, heldEvents: held.length, gaps: runs.map(({ lane, reason, count }) => ({ lane, reason, count })) }, 'journal writes work again: held events and gap records written');
       this.fault = undefined;
       this.retries = 0;
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
     }
-    pending?.written.resolve();
-    pending?.events.resolve();
+    this.settled(pending);
     for (const lane of LANES) if (byLane[lane].length > 0) for (const l of this.listeners) l(lane);
   }
 
   private settled(pending: Commit | undefined): void {
     pending?.written.resolve();
-    pending?.events.resolve();
+    for (const call of pending?.eventCalls ?? []) call.resolve();
   }
 
   /**
@@ -376,44 +361,14 @@ export class Journal {
    * unrecorded ones, its events wait in memory, its state is kept unless newer state came.
    */
   private refused(fresh: JournalRecord[], puts: Map<string, Buffer>, pending: Commit | undefined, fault: WriteFault): void {
-    const events: HeldEvent[] = [];
+    const events: JournalRecord[] = [];
     const readings: JournalRecord[] = [];
-    for (const record of fresh) {
-      if (laneOf(record) === 'events') events.push({ record, waiter: pending!.events });
-      else readings.push(record);
-    }
-    this.hold(events);
-    this.noteUnrecorded('telemetry', readings, fault.code);
+    for (const record of fresh) (laneOf(record) === 'events' ? events : readings).push(record);
+    this.refusals.hold(events.map((record) => ({ record, waiter: this.waiterOf.get(record) ?? NO_WAITER })), fault.code, this.nextSeq - 1);
+    this.refusals.lost('telemetry', readings, fault.code, this.nextSeq - 1);
     for (const [key, value] of puts) if (!this.puts.has(key)) this.puts.set(key, value);
     pending?.written.reject(new JournalError(fault.message));
-    if (pending && events.length === 0) pending.events.reject(new JournalError(fault.message));
     this.scheduleRetry();
-  }
-
-  /** Keeps events for the retry; beyond MAX_HELD_EVENTS the oldest go, announced by a gap. */
-  private hold(events: HeldEvent[]): void {
-    this.held.push(...events);
-    const over = this.held.length - MAX_HELD_EVENTS;
-    if (over <= 0) return;
-    const dropped = this.held.splice(0, over);
-    const reason = new JournalError(`journal cannot write (${this.fault?.code}) and holds at most ${MAX_HELD_EVENTS} events: this one was dropped (a gap record says so)`);
-    for (const h of dropped) h.waiter.reject(reason);
-    this.noteUnrecorded('events', dropped.map((h) => h.record), this.fault?.code ?? 'EIO');
-  }
-
-  private noteUnrecorded(lane: Lane, records: JournalRecord[], reason: string): void {
-    if (records.length === 0) return;
-    let run = this.runs.filter((r) => r.lane === lane).pop();
-    if (!run || run.reason !== reason) {
-      run = { lane, reason, afterSeq: this.nextSeq - 1, fromTs: records[0]!.ts, toTs: records[0]!.ts, count: 0 };
-      this.runs.push(run);
-    }
-    for (const r of records) {
-      if (r.ts < run.fromTs) run.fromTs = r.ts;
-      if (r.ts > run.toTs) run.toTs = r.ts;
-    }
-    run.count += records.length;
-    this.unrecorded += records.length;
   }
 
   private scheduleRetry(): void {
@@ -434,7 +389,7 @@ export class Journal {
    */
   private async retry(): Promise<void> {
     if (!this.fault || this.closed) return;
-    const code = probeWrite(this.db.location);
+    const code = await probeWrite(this.db.location);
     if (code) {
       this.fault.code = code;
       return this.scheduleRetry();
@@ -529,8 +484,8 @@ export class Journal {
       maxBytes: this.cfg.maxBytes,
       compactions: this.compactor.count,
       writable: this.fault === undefined,
-      heldEvents: this.held.length,
-      unrecorded: this.unrecorded,
+      heldEvents: this.refusals.heldEvents,
+      unrecorded: this.refusals.total,
       lanes,
     };
   }
@@ -548,7 +503,7 @@ export class Journal {
     if (this.fault) {
       state = 'offline';
       const since = new Date(this.fault.since).toISOString();
-      detail = `cannot write since ${since} (${this.fault.code}): ${s.heldEvents} events held in memory, ${this.unrecorded} readings not recorded; ${this.fault.message}`;
+      detail = `cannot write since ${since} (${this.fault.code}): ${s.heldEvents} events held in memory, ${s.unrecorded} records not recorded; ${this.fault.message}`;
     } else if (this.overflowing) {
       state = 'degraded';
       detail = `full with events alone (${s.usedBytes} of ${s.maxBytes} bytes)`;
@@ -567,7 +522,7 @@ export class Journal {
       droppedRecords: dropped,
       errors: this.writeErrors,
       ...(this.fault && { fault: this.fault.code, heldEvents: s.heldEvents }),
-      unrecordedRecords: this.unrecorded,
+      unrecordedRecords: s.unrecorded,
     };
   }
 
@@ -579,11 +534,9 @@ export class Journal {
     this.closed = true;
     clearTimeout(this.retryTimer);
     await this.serial;
-    if (this.held.length > 0 || this.runs.length > 0) {
-      this.log.error({ heldEvents: this.held.length, unrecorded: this.runs.map(({ lane, reason, count }) => ({ lane, reason, count })) }, 'journal closed while the disk refused writes: held events and the gap records are lost');
-      const lost = new JournalError(`journal closed before the disk took these events (${this.fault?.code})`);
-      for (const h of this.held) h.waiter.reject(lost);
-      this.held = [];
+    if (!this.refusals.empty) {
+      this.log.error({ heldEvents: this.refusals.heldEvents, unrecorded: this.refusals.summary() }, 'journal closed while the disk refused writes: held events and the gap records are lost');
+      this.refusals.abandon(new JournalError(`journal closed before the disk took these events (${this.fault?.code})`));
     }
     await this.compactor.idle();
     await this.db.close();

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 
@@ -25,26 +25,24 @@ const PROBE_BYTES = 4096;
 /**
  * Whether the directory takes a small synced write right now: undefined if it does, else the
  * error code (ENOSPC, EROFS, EPERM for an immutable directory, ...). Asks the filesystem, not
- * LevelDB, which may keep refusing after the cause is gone.
+ * LevelDB, which may keep refusing after the cause is gone. Asynchronous: an fsync on a dying
+ * card can take seconds, and the alarms run on this thread.
  */
-export function probeWrite(dir: string): string | undefined {
+export async function probeWrite(dir: string): Promise<string | undefined> {
   const file = path.join(dir, '.coldgate-write-probe');
   try {
-    const fd = openSync(file, 'w');
+    const handle = await open(file, 'w');
     try {
-      writeSync(fd, Buffer.alloc(PROBE_BYTES));
-      fsyncSync(fd);
+      await handle.write(Buffer.alloc(PROBE_BYTES));
+      await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    unlinkSync(file);
+    await unlink(file);
     return undefined;
   } catch (err) {
-    try {
-      unlinkSync(file);
-    } catch {
-      // Never created, or the directory refuses that too: nothing more to do.
-    }
+    // Never created, or the directory refuses that too: nothing more to do.
+    await unlink(file).catch(() => undefined);
     return faultCode(err);
   }
 }
