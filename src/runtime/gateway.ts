@@ -34,8 +34,9 @@ const HEALTH_INTERVAL_MS = 1000;
 const LATEST_INTERVAL_MS = 10_000;
 
 /**
- * Starts everything in dependency order: journal first (it holds the rules' saved state and records everything after),
- * then the simulator and broker the demo needs, the uplink, the display, and the drivers last.
+ * Starts everything in dependency order: journal first (it holds the rules' saved state and
+ * records everything after), then the simulator and broker the demo needs, the uplink, the
+ * display, and the drivers last.
  * Stops in reverse, so no sample is taken after the journal has closed.
  */
 export async function startGateway(cfg: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
