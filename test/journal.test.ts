@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, JournalError } from '../src/journal/journal.ts';
+import { MAX_HELD_EVENTS } from '../src/journal/refused.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { RecordDraft } from '../src/core/types.ts';
@@ -76,21 +77,45 @@ describe('journal on LevelDB', () => {
     await j.close();
   });
 
-  it('appendMany: a failed commit rejects every record of it, leaves no trace and reuses the seqs', async () => {
+  it('a failed commit rejects its readings and holds its events; the retry writes them after a gap record for the readings', async () => {
     const j = await Journal.open(dir(), cfg, silentLogger);
     const batch = j.db.batch.bind(j.db);
     let fail = true;
-    // LevelDB refusing the write, as on a full disk: the whole group commit fails at once.
-    (j.db as { batch: unknown }).batch = (...args: Parameters<typeof batch>) => (fail ? Promise.reject(new Error('disk full')) : batch(...args));
+    // LevelDB refusing the write while the filesystem itself is fine: the retry writes at once.
+    (j.db as { batch: unknown }).batch = (...args: Parameters<typeof batch>) => (fail ? Promise.reject(new Error('IO error: 000003.log: No space left on device')) : batch(...args));
     const a = j.appendMany([temp('a', 1), temp('b', 2)]);
     const b = j.append(event('x'));
     await expect(a).rejects.toThrow(JournalError);
-    await expect(b).rejects.toThrow(/journal write failed: disk full/);
-    expect(j.health()).toMatchObject({ state: 'offline', errors: 1 });
+    await expect(a).rejects.toThrow(/journal write failed: ENOSPC/);
+    expect(j.health()).toMatchObject({ state: 'offline', errors: 1, fault: 'ENOSPC', heldEvents: 1 });
     fail = false;
-    expect((await j.appendMany([temp('c', 3)])).map((r) => r.seq)).toEqual([1]);
-    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([1]);
-    expect(j.stats().lanes.events.records).toBe(0);
+    // b was never rejected: it resolves when the retry (after 1 s) has written it.
+    expect((await b).seq).toBe(2);
+    expect(j.health().state).toBe('ok');
+    const [gap, x] = await j.read('events', 0, 10);
+    expect(gap).toMatchObject({ kind: 'gap', seq: 1, fromSeq: 0, toSeq: 1, count: 2, reason: 'ENOSPC', lane: 'telemetry' });
+    expect(x).toMatchObject({ kind: 'event', seq: 2, message: 'x' });
+    expect((await j.appendMany([temp('c', 3)])).map((r) => r.seq)).toEqual([3]);
+    expect((await j.read('telemetry', 0, 100)).map((r) => r.seq)).toEqual([3]);
+    await j.close();
+  });
+
+  it(`holds at most ${MAX_HELD_EVENTS} events while it cannot write: the oldest are rejected and announced by an events gap`, async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const batch = j.db.batch.bind(j.db);
+    let fail = true;
+    (j.db as { batch: unknown }).batch = (...args: Parameters<typeof batch>) => (fail ? Promise.reject(new Error('IO error: 000003.log: Read-only file system')) : batch(...args));
+    const appends = Array.from({ length: MAX_HELD_EVENTS + 5 }, (_, i) => j.append(event(`e${i}`)).then((r) => r, (err: Error) => err));
+    await j.flush();
+    expect(j.stats()).toMatchObject({ writable: false, heldEvents: MAX_HELD_EVENTS });
+    fail = false;
+    const results = await Promise.all(appends);
+    expect(results.slice(0, 5).every((r) => r instanceof Error && /holds at most 10000 events/.test(r.message))).toBe(true);
+    const written = results.slice(5) as { seq: number; message: string }[];
+    expect(written.map((r) => r.message)).toEqual(Array.from({ length: MAX_HELD_EVENTS }, (_, i) => `e${i + 5}`));
+    const [gap] = await j.read('events', 0, 1);
+    expect(gap).toMatchObject({ kind: 'gap', lane: 'events', reason: 'EROFS', count: 5, seq: 1, fromSeq: 0, toSeq: 1 });
+    expect(written[0]!.seq).toBe(2);
     await j.close();
   });
 

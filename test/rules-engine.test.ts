@@ -139,6 +139,7 @@ describe('alarm lifecycle through the engine', () => {
   it.each([
     ['uplink offline 30 min', { kind: 'uplink', id: 'uplink', state: 'offline' }, 'uplink-offline', 1800],
     ['journal 95 % full', { kind: 'journal', id: 'journal', state: 'ok', usedBytes: 95, maxBytes: 100 }, 'journal-full', 0],
+    ['journal cannot write (always watched, 3 s)', { kind: 'journal', id: 'journal', state: 'offline', usedBytes: 1, maxBytes: 100, fault: 'ENOSPC' }, 'journal-failed', 3],
   ] as const)('device health: %s', async (_name, health, type, at) => {
     const h = await harness({});
     h.engine.onHealth([health]);

@@ -19,6 +19,7 @@ const records: JournalRecord[] = [
   { kind: 'position', ts, tq: 'gps', mode: 3, lat: 52.37, lon: 4.89, speed: 13.9, track: 270, seq: 3 },
   { kind: 'event', ts, tq: 'system', type: 'alarm', severity: 'critical', source: 'front', message: 'front above 5 C', data: { value: 6.1 }, seq: 4 },
   { kind: 'gap', ts, tq: 'system', fromSeq: 5, toSeq: 9, count: 4, reason: 'max-bytes', seq: 10 },
+  { kind: 'gap', ts, tq: 'system', fromSeq: 10, toSeq: 11, count: 120, reason: 'ENOSPC', lane: 'telemetry', fromTs: ts, toTs: '2024-06-01T10:01:00.000Z', seq: 11 },
 ];
 
 describe('payload contract', () => {
@@ -43,6 +44,10 @@ describe('payload contract', () => {
     expect(batchSchema.safeParse({ ...doc, incarnation: 'x' }).success).toBe(false);
     expect(recordSchema.safeParse(without(records[4]!)).success).toBe(false);
     expect(recordSchema.safeParse({ ...records[0], quality: 'fine' }).success).toBe(false);
+    // A gap of unrecorded readings says which lane and when; a retention gap has no error code.
+    const { lane: _lane, ...noLane } = records[5] as JournalRecord & { lane: string };
+    expect(recordSchema.safeParse(noLane).success).toBe(false);
+    expect(recordSchema.safeParse({ ...records[4], reason: 'ENOSPC' }).success).toBe(false);
     expect(batchSchema.safeParse({ ...doc, temperatures: [{ probe: 'p', tq: 'system', scale: 4, seq: [1], ts: [1], v: [1] }] }).success).toBe(false);
   });
 

@@ -50,7 +50,14 @@ export interface EventDraft {
   data?: Record<string, unknown>;
 }
 
-/** Stands where retention dropped readings, so the cloud sees the hole and why. */
+/**
+ * Stands where readings are missing, so the cloud sees the hole and why. Two kinds:
+ * - retention dropped them (reason `max-bytes` or `max-age`): they had seqs, all in
+ *   fromSeq..toSeq (events in that range are kept);
+ * - the disk refused them (reason the error code: `ENOSPC`, `EROFS`, `EFBIG`, `EIO`, ...): they
+ *   never got seqs. They were taken after record `fromSeq` (0: none before) and before this
+ *   gap record, whose own seq is `toSeq`; `lane`, `fromTs` and `toTs` say which lane and when.
+ */
 export interface GapDraft {
   kind: 'gap';
   ts: string;
@@ -59,6 +66,10 @@ export interface GapDraft {
   toSeq: number;
   count: number;
   reason: string;
+  /** Only on gaps of unrecorded readings: the lane they were for and the first and last one's ts. */
+  lane?: Lane;
+  fromTs?: string;
+  toTs?: string;
 }
 
 export type RecordDraft = TemperatureDraft | PositionDraft | EventDraft | GapDraft;

@@ -8,6 +8,8 @@ import { Compactor } from './compactor.ts';
 import { openIncarnation } from './incarnation.ts';
 import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
+import { Refused, type Waiter } from './refused.ts';
+import { faultCode, probeWrite } from './write-fault.ts';
 
 export const LANES: readonly Lane[] = ['events', 'telemetry'];
 const DAY_MS = 86_400_000;
@@ -16,22 +18,48 @@ const DAY_MS = 86_400_000;
  * never decodes more than this many records at once (the drain's memory stays small).
  */
 const MAX_CHUNK_RECORDS = 4096;
+/** A failed write is tried again after 1 s, then 2, 4, 8 and every 10 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 10_000;
 
-/** One per group commit, shared by all its appends: a promise per reading is the cost to avoid. */
-interface Commit {
+interface Deferred {
   done: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
-function newCommit(): Commit {
+function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   const done = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });
+  // Nobody may be waiting on one of them (an events-only commit has no telemetry callers).
+  done.catch(() => undefined);
   return { done, resolve, reject };
+}
+
+/** One per group commit, shared by all its appends: a promise per reading is the cost to avoid. */
+interface Commit {
+  /** Settles with this commit's write; readings, mixed appends and putState wait on it. */
+  written: Deferred;
+  /**
+   * One per append of events alone (alarms are few): it resolves when they are on disk, now or
+   * after the retry that writes them, and rejects only if they had to be dropped.
+   */
+  eventCalls: Deferred[];
+}
+
+const newCommit = (): Commit => ({ written: deferred(), eventCalls: [] });
+/** Events of an append that also had readings: its promise already rejected with the commit. */
+const NO_WAITER: Waiter = { resolve: () => undefined, reject: () => undefined };
+
+interface WriteFault {
+  /** ENOSPC, EROFS, EFBIG, ...: the reason of the gap records. */
+  code: string;
+  message: string;
+  since: number;
 }
 
 export interface LaneStats {
@@ -52,6 +80,12 @@ export interface JournalStats {
   maxBytes: number;
   /** compactRange runs since open (see compactor.ts). */
   compactions: number;
+  /** False while the disk refuses writes (see README: when the disk fails). */
+  writable: boolean;
+  /** Events from failed commits held in memory until the disk takes them. */
+  heldEvents: number;
+  /** Records since open that were never recorded (announced by gap records once it can write). */
+  unrecorded: number;
   lanes: Record<Lane, LaneStats>;
 }
 
@@ -87,8 +121,13 @@ export class Journal {
   private readonly listeners = new Set<(lane: Lane) => void>();
   /** The last chunk read, decoded: the uplink reads one chunk in several batches. */
   private cached: { key: string; records: JournalRecord[] } | undefined;
-  private writeError: string | undefined;
+  private fault: WriteFault | undefined;
   private writeErrors = 0;
+  private readonly refusals = new Refused();
+  /** The append each queued event of an events-only call waits with. */
+  private readonly waiterOf = new WeakMap<JournalRecord, Deferred>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retries = 0;
   private overflowing = false;
   private readonly compactor: Compactor;
   private readonly now: () => number;
@@ -129,15 +168,8 @@ export class Journal {
       await db.close();
       throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
     }
-    const storedSeq = await db.get(SEQ_KEY);
-    const lanes = {} as Record<Lane, LaneMeta>;
-    const headAcked = {} as Record<Lane, number>;
-    for (const lane of LANES) {
-      const meta = await db.get(laneMetaKey(lane));
-      lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
-      headAcked[lane] = await straddling(db, lane, lanes[lane]);
-    }
-    const journal = new Journal(db, cfg, log, incarnation, storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, opts);
+    const { nextSeq, lanes, headAcked } = await loadMeta(db);
+    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, opts);
     const s = journal.stats();
     log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
     return journal;
@@ -153,8 +185,10 @@ export class Journal {
 
   /**
    * Appends the drafts in order and resolves once their group commit is on disk (fsynced if
-   * configured), with the records in the same order; a failed commit rejects them all. One
-   * promise per call, not per reading: that promise was most of the cost of a reading.
+   * configured), with the records in the same order. One promise per call, not per reading:
+   * that promise was most of the cost of a reading. When the disk refuses the commit, readings
+   * reject (a gap record will announce them) and events are held in memory: a call of events
+   * alone resolves once a retry has written them, and rejects only if they had to be dropped.
    * Each draft object itself gets the `seq` and becomes the record (no copy per reading); a
    * draft that already has one is copied, so appending the same object twice is safe.
    */
@@ -162,8 +196,10 @@ export class Journal {
     if (this.closed) return Promise.reject(new JournalError('journal is closed'));
     // The drafts' own array is returned unless one of them had to be copied.
     let records = drafts as JournalRecord[];
+    let eventsOnly = true;
     for (let i = 0; i < drafts.length; i++) {
       let record = drafts[i] as JournalRecord;
+      if (eventsOnly && laneOf(record) !== 'events') eventsOnly = false;
       // A draft appended again (or twice in one commit) must not share one seq: it gets a copy.
       if ('seq' in record) {
         if (records === drafts) records = drafts.slice() as JournalRecord[];
@@ -174,22 +210,29 @@ export class Journal {
       this.queue.push(record);
     }
     if (records.length === 0) return Promise.resolve(records);
-    const commit = (this.next ??= newCommit());
+    const commit = this.nextCommit();
+    if (!eventsOnly) return commit.written.done.then(() => records);
+    const waiter = deferred();
+    for (const record of records) this.waiterOf.set(record, waiter);
+    commit.eventCalls.push(waiter);
+    return waiter.done.then(() => records);
+  }
+
+  private nextCommit(): Commit {
     this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
-    return commit.done.then(() => records);
+    return (this.next ??= newCommit());
   }
 
   /**
    * Writes the state `name` in the same atomic batch as the next group commit. State that
    * describes appended records, such as the rules' open alarms, is then never on disk without
-   * the events appended before it: a crash loses both or neither.
+   * the events appended before it: a crash loses both or neither. When the disk refuses the
+   * commit this rejects, and the newest state is kept and written with the held events.
    */
   putState(name: string, value: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new JournalError('journal is closed'));
     this.puts.set(stateKey(name), value);
-    const commit = (this.next ??= newCommit());
-    this.timer ??= setTimeout(() => void this.flush(), this.cfg.commitIntervalMs);
-    return commit.done;
+    return this.nextCommit().written.done;
   }
 
   /** The state last committed under `name` by putState, if any. */
@@ -216,19 +259,31 @@ export class Journal {
     return run;
   }
 
-  private async commit(): Promise<void> {
-    const batch = this.queue;
+  /**
+   * Writes what is queued, with the events held from failed commits and a gap record per run
+   * of readings the disk refused. While the disk is known to refuse, only the retry timer
+   * (`retrying`) writes: the commits in between just hold their events and count their readings.
+   */
+  private async commit(retrying = false): Promise<void> {
+    const fresh = this.queue;
     const pending = this.next;
     const puts = this.puts;
     this.queue = [];
     this.puts = new Map();
     this.next = undefined;
-    if (!pending) return;
-    if (batch.length === 0 && puts.size === 0) return pending.resolve();
+    if (!retrying && fresh.length === 0 && puts.size === 0) return this.settled(pending);
+    if (this.fault && !retrying) return this.refused(fresh, puts, pending, this.fault);
     const now = this.now();
+    const backlog = this.refusals.backlog(new Date(now).toISOString());
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
-    for (const record of batch) {
+    // The holes first: their gap records sit right after the last record before them.
+    for (const gap of backlog.gaps) byLane.events.push({ ...gap, toSeq: seq, seq: seq++ });
+    for (const record of backlog.events) {
+      record.seq = seq++;
+      byLane.events.push(record);
+    }
+    for (const record of fresh) {
       // The draft is the record: copying a million readings a second costs more than the rest.
       record.seq = seq++;
       byLane[laneOf(record)].push(record);
@@ -285,19 +340,93 @@ export class Journal {
       this.lanes.events = next.events;
       this.lanes.telemetry = next.telemetry;
       this.nextSeq = seq;
-      if (this.writeError) this.log.info({ after: this.writeErrors }, 'journal writes work again');
-      this.writeError = undefined;
     } catch (err) {
-      const error = new JournalError(`journal write failed: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
+      const code = faultCode(err);
+      const message = `journal write failed: ${code}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`;
       this.writeErrors++;
       // One line per failure would flood a full disk's log: say it when it starts, then count.
-      if (!this.writeError) this.log.error({ err: error.message, records: batch.length }, 'journal commit failed: samples are not being recorded');
-      this.writeError = error.message;
-      pending.reject(error);
-      return;
+      if (!this.fault) this.log.error({ err: message, code, records: byLane.events.length + byLane.telemetry.length }, 'journal commit failed: readings are not being recorded, events are held in memory; retrying');
+      this.fault = { code, message, since: this.fault?.since ?? now };
+      // Held events and runs stay as they were: the next attempt renumbers and rebuilds them.
+      return this.refused(fresh, puts, pending, this.fault);
     }
-    pending.resolve();
+    if (this.fault) this.log.info({ after: this.writeErrors, heldEvents: backlog.events.length, gaps: this.refusals.summary() }, 'journal writes work again: held events and gap records written');
+    backlog.written();
+    if (this.fault) {
+      this.fault = undefined;
+      this.retries = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    this.settled(pending);
     for (const lane of LANES) if (byLane[lane].length > 0) for (const l of this.listeners) l(lane);
+  }
+
+  private settled(pending: Commit | undefined): void {
+    pending?.written.resolve();
+    for (const call of pending?.eventCalls ?? []) call.resolve();
+  }
+
+  /**
+   * The disk refused (or is known to refuse) this commit: its readings join the run of
+   * unrecorded ones, its events wait in memory, its state is kept unless newer state came.
+   */
+  private refused(fresh: JournalRecord[], puts: Map<string, Buffer>, pending: Commit | undefined, fault: WriteFault): void {
+    const events: JournalRecord[] = [];
+    const readings: JournalRecord[] = [];
+    for (const record of fresh) (laneOf(record) === 'events' ? events : readings).push(record);
+    this.refusals.hold(events.map((record) => ({ record, waiter: this.waiterOf.get(record) ?? NO_WAITER })), fault.code, this.nextSeq - 1);
+    this.refusals.lost('telemetry', readings, fault.code, this.nextSeq - 1);
+    for (const [key, value] of puts) if (!this.puts.has(key)) this.puts.set(key, value);
+    pending?.written.reject(new JournalError(fault.message));
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retries);
+    this.retries++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.exclusive(() => this.retry());
+    }, delay);
+  }
+
+  /**
+   * Asks the filesystem first (a full or read-only disk answers at once, and LevelDB is left
+   * alone so the uplink can still drain it); once the filesystem takes writes, writes the held
+   * records. LevelDB may keep refusing after its own write error: then it is closed, reopened
+   * and its counters read back from disk, so no seq on disk is ever used again.
+   */
+  private async retry(): Promise<void> {
+    if (!this.fault || this.closed) return;
+    const code = await probeWrite(this.db.location);
+    if (code) {
+      this.fault.code = code;
+      return this.scheduleRetry();
+    }
+    if (this.db.status === 'open') await this.commit(true);
+    if (!this.fault) return;
+    try {
+      await this.reopen();
+      await this.commit(true);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'journal: reopening the database failed; will try again');
+    }
+    if (this.fault) this.scheduleRetry();
+  }
+
+  private async reopen(): Promise<void> {
+    await this.db.close();
+    await this.db.open();
+    const disk = await loadMeta(this.db);
+    if (disk.nextSeq !== this.nextSeq) this.log.warn({ disk: disk.nextSeq, memory: this.nextSeq }, 'journal: a write reported as failed reached the disk; continuing from the disk');
+    this.nextSeq = Math.max(disk.nextSeq, this.nextSeq);
+    for (const lane of LANES) {
+      this.lanes[lane] = disk.lanes[lane];
+      this.headAcked[lane] = disk.headAcked[lane];
+    }
+    this.cached = undefined;
   }
 
   /** The first stored chunk of `lane` keyed after `seq`. */
@@ -360,19 +489,33 @@ export class Journal {
       const m = this.lanes[lane];
       lanes[lane] = { records: m.count - this.headAcked[lane], bytes: m.bytes, ackedThrough: m.ackedThrough, dropped: m.dropped };
     }
-    return { incarnation: this.incarnation, nextSeq: this.nextSeq, usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes, maxBytes: this.cfg.maxBytes, compactions: this.compactor.count, lanes };
+    return {
+      incarnation: this.incarnation,
+      nextSeq: this.nextSeq,
+      usedBytes: this.lanes.events.bytes + this.lanes.telemetry.bytes,
+      maxBytes: this.cfg.maxBytes,
+      compactions: this.compactor.count,
+      writable: this.fault === undefined,
+      heldEvents: this.refusals.heldEvents,
+      unrecorded: this.refusals.total,
+      lanes,
+    };
   }
 
-  /** For the display, /metrics and the rules' journal-full alarm (which reads usedBytes / maxBytes). */
+  /**
+   * For the display, /metrics and the rules' journal alarms: journal-full reads usedBytes /
+   * maxBytes, journal-failed reads state `offline` (the disk refuses writes).
+   */
   health(): DeviceHealth {
     const s = this.stats();
     const pending = s.lanes.events.records + s.lanes.telemetry.records;
     const dropped = s.lanes.telemetry.dropped;
     let state: DeviceHealth['state'] = 'ok';
     let detail = `${pending} records waiting for the broker`;
-    if (this.writeError) {
+    if (this.fault) {
       state = 'offline';
-      detail = this.writeError;
+      const since = new Date(this.fault.since).toISOString();
+      detail = `cannot write since ${since} (${this.fault.code}): ${s.heldEvents} events held in memory, ${s.unrecorded} records not recorded; ${this.fault.message}`;
     } else if (this.overflowing) {
       state = 'degraded';
       detail = `full with events alone (${s.usedBytes} of ${s.maxBytes} bytes)`;
@@ -380,17 +523,49 @@ export class Journal {
       state = 'degraded';
       detail = `full: dropping the oldest readings (${dropped} dropped so far)`;
     }
-    return { id: 'journal', kind: 'journal', state, detail, usedBytes: s.usedBytes, maxBytes: s.maxBytes, pendingRecords: pending, droppedRecords: dropped, errors: this.writeErrors };
+    return {
+      id: 'journal',
+      kind: 'journal',
+      state,
+      detail,
+      usedBytes: s.usedBytes,
+      maxBytes: s.maxBytes,
+      pendingRecords: pending,
+      droppedRecords: dropped,
+      errors: this.writeErrors,
+      ...(this.fault && { fault: this.fault.code, heldEvents: s.heldEvents }),
+      unrecordedRecords: s.unrecorded,
+    };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
+    // A last try for what the disk refused: a shutdown after the disk came back loses nothing.
+    if (this.fault) await this.exclusive(() => this.commit(true));
     this.closed = true;
+    clearTimeout(this.retryTimer);
     await this.serial;
+    if (!this.refusals.empty) {
+      this.log.error({ heldEvents: this.refusals.heldEvents, unrecorded: this.refusals.summary() }, 'journal closed while the disk refused writes: held events and the gap records are lost');
+      this.refusals.abandon(new JournalError(`journal closed before the disk took these events (${this.fault?.code})`));
+    }
     await this.compactor.idle();
     await this.db.close();
   }
+}
+
+/** Where the journal left off: read at open, and again after reopening on a write error. */
+async function loadMeta(db: Db): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number> }> {
+  const storedSeq = await db.get(SEQ_KEY);
+  const lanes = {} as Record<Lane, LaneMeta>;
+  const headAcked = {} as Record<Lane, number>;
+  for (const lane of LANES) {
+    const meta = await db.get(laneMetaKey(lane));
+    lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
+    headAcked[lane] = await straddling(db, lane, lanes[lane]);
+  }
+  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked };
 }
 
 /** How many records of the lane's first stored chunk are at or below its ack cursor. */

@@ -50,6 +50,9 @@ export function renderMetrics(snapshot: LiveSnapshot, journal: JournalStats, dis
     Object.entries(journal.lanes).map(([lane, s]) => [{ lane }, s.records]));
   gauge('coldgate_journal_bytes', 'Bytes of unacknowledged chunks on disk.', Object.entries(journal.lanes).map(([lane, s]) => [{ lane }, s.bytes]));
   gauge('coldgate_journal_next_seq', 'Next sequence number to be assigned.', [[{}, journal.nextSeq]]);
+  gauge('coldgate_journal_writable', '1 while the journal can write, 0 while the disk refuses (full, read-only, failing).', [[{}, journal.writable ? 1 : 0]]);
+  gauge('coldgate_journal_held_events', 'Events kept in memory until the disk takes writes again.', [[{}, journal.heldEvents]]);
+  metric('counter', 'coldgate_journal_unrecorded_total', 'Records the disk refused since start (each run announced by a gap record).', [[{}, journal.unrecorded]]);
   gauge('coldgate_display_clients', 'Open live connections from displays.', [[{}, display.clients]]);
   metric('counter', 'coldgate_display_pin_failures_total', 'Wrong PINs entered on the display since start.', [[{}, display.pinFailures]]);
   return `${lines.join('\n')}\n`;

@@ -21,7 +21,7 @@ const STALE_MS = 5000;
 const LIMIT_WORDS = [['low', 'min'], ['high', 'max'], ['criticalHigh', 'critical'], ['criticalLow', 'critical min']];
 const TYPE_WORDS = {
   temperature: 'TEMPERATURE ALARM', 'excursion-budget': 'EXCURSION BUDGET SPENT', 'probe-fault': 'PROBE FAULT', 'gps-lost': 'GPS LOST',
-  'uplink-offline': 'NO CONNECTION TO CLOUD', 'journal-full': 'STORAGE FILLING UP', 'clock-unsynced': 'CLOCK NOT SET', 'entry-refused': 'ENTRY REFUSED',
+  'uplink-offline': 'NO CONNECTION TO CLOUD', 'journal-full': 'STORAGE FILLING UP', 'journal-failed': 'STORAGE FAILED', 'clock-unsynced': 'CLOCK NOT SET', 'entry-refused': 'ENTRY REFUSED',
 };
 
 let last = null;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalConfig } from '../config/schema-local.ts';
 import type { Logger } from '../core/log.ts';
-import type { EventDraft } from '../core/types.ts';
+import type { DeviceHealth, EventDraft } from '../core/types.ts';
 import type { JournalStats } from '../journal/journal.ts';
 import { renderTripReportHtml, type TripReport } from '../rules/index.ts';
 import type { LiveSnapshot } from '../runtime/live-state.ts';
@@ -45,6 +45,17 @@ export interface LocalServer {
 const HISTORY_STEP_MS = 30_000;
 /** /healthz fails when the ticker that drives rules and display has not run for this long. */
 const STALL_MS = 5_000;
+
+/**
+ * Why /healthz fails, if it does: a stalled ticker (the alarm path is not running) or a
+ * journal that cannot record (the box judges but keeps nothing).
+ */
+function healthzError(stalledMs: number, health: readonly DeviceHealth[]): string | undefined {
+  const problems: string[] = [];
+  if (stalledMs >= STALL_MS) problems.push(`rules and display have not been updated for ${Math.round(stalledMs / 1000)} s`);
+  for (const h of health) if (h.kind === 'journal' && h.state === 'offline') problems.push(`journal ${h.id} cannot record: ${h.detail ?? 'writes fail'}`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
 
 /** `params` are the route's captured path segments, %-decoded. */
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => void | Promise<void>;
@@ -123,9 +134,9 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
       method: 'GET',
       path: /^\/healthz$/,
       handler: (_req, res) => {
-        const stalledMs = now() - lastBeat;
-        const ok = stalledMs < STALL_MS;
-        sendJson(res, ok ? 200 : 503, { ok, ...(!ok && { error: `rules and display have not been updated for ${Math.round(stalledMs / 1000)} s` }), health: deps.snapshot().health });
+        const { health } = deps.snapshot();
+        const error = healthzError(now() - lastBeat, health);
+        sendJson(res, error ? 503 : 200, { ok: !error, ...(error && { error }), health });
       },
     },
     {

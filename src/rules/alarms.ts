@@ -4,7 +4,7 @@
  * whose condition went away stays open until someone acknowledges it; acknowledging one whose
  * condition is still there only records who saw it.
  */
-export const ALARM_TYPES = ['temperature', 'excursion-budget', 'probe-fault', 'gps-lost', 'uplink-offline', 'journal-full', 'clock-unsynced', 'entry-refused'] as const;
+export const ALARM_TYPES = ['temperature', 'excursion-budget', 'probe-fault', 'gps-lost', 'uplink-offline', 'journal-full', 'journal-failed', 'clock-unsynced', 'entry-refused'] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 
 export interface Alarm {

@@ -48,9 +48,17 @@ function journalFill(h: DeviceHealth | undefined): number | undefined {
 }
 
 /**
- * Every device condition the config asks to watch. E.g. probe p1 last read sensor-fault ->
+ * A journal that cannot write records nothing: always watched (no config can turn it off),
+ * critical, and raised within seconds rather than at the first failed commit, which a retry
+ * a second later may already have healed.
+ */
+export const JOURNAL_FAILED = { enabled: true, afterSec: 3, severity: 'critical' } as const;
+
+/**
+ * Every device condition the config asks to watch (and journal-failed, always). E.g. probe p1 last read sensor-fault ->
  * `{key: 'health:probe-fault:p1', cond: true, delayMs: 30000}`; uplink state 'offline' ->
- * `{key: 'health:uplink-offline:uplink', cond: true, delayMs: 1800000}`.
+ * `{key: 'health:uplink-offline:uplink', cond: true, delayMs: 1800000}`; journal state 'offline' ->
+ * `{key: 'health:journal-failed:journal', cond: true, severity: 'critical', delayMs: 3000}`.
  */
 export function healthConditions(f: HealthFacts, cfg: HealthAlarmsConfig): HealthCondition[] {
   const out: HealthCondition[] = [];
@@ -67,6 +75,10 @@ export function healthConditions(f: HealthFacts, cfg: HealthAlarmsConfig): Healt
   }
   for (const d of f.devices) {
     if (d.kind === 'uplink') add({ type: 'uplink-offline', source: d.id, cond: d.state !== 'ok', message: `Uplink ${d.id}: ${d.detail ?? d.state}` }, cfg.uplinkOffline);
+    if (d.kind === 'journal') {
+      const code = typeof d.fault === 'string' ? ` (${d.fault})` : '';
+      add({ type: 'journal-failed', source: d.id, cond: d.state === 'offline', message: `Storage failed${code}: readings are not being recorded, alarms still work. Free space or replace the storage.` }, JOURNAL_FAILED);
+    }
     const fill = d.kind === 'journal' ? journalFill(d) : undefined;
     if (fill !== undefined) add({ type: 'journal-full', source: d.id, cond: fill >= cfg.journalFull.percent, message: `Journal ${fill.toFixed(0)} % full` }, cfg.journalFull);
   }

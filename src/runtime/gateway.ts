@@ -34,9 +34,10 @@ const HEALTH_INTERVAL_MS = 1000;
 const LATEST_INTERVAL_MS = 10_000;
 
 /**
- * Starts everything in dependency order: journal first (nothing counts before it is on disk),
- * then the simulator and broker the demo needs, the uplink, the display, and the drivers last.
- * Stops in reverse, so no sample is taken that could not be committed.
+ * Starts everything in dependency order: journal first (it holds the rules' saved state and
+ * records everything after), then the simulator and broker the demo needs, the uplink, the
+ * display, and the drivers last.
+ * Stops in reverse, so no sample is taken after the journal has closed.
  */
 export async function startGateway(cfg: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const stops: (() => Promise<void>)[] = [];
@@ -72,13 +73,12 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     // The display exists only after the rules engine; events before that have nothing to show.
     let local: LocalServer | undefined;
     const rules = createRulesEngine(cfg, {
-      // Alarms and their transitions go through the journal like samples: nothing is lost offline.
+      // Shown and logged at once; the journal records it, holding it in memory while the disk
+      // refuses writes, so nothing is lost offline or on a full disk short of a restart.
       emit: (event) => {
         local?.onEvent(event);
-        journal.append(event).then(
-          () => rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message),
-          (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
-        );
+        rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message);
+        journal.append(event).catch((err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not recorded'));
       },
       // Saved in the journal's own commits, atomically with the events it describes.
       store: journalRulesStore(journal),
@@ -111,17 +111,22 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       stops.push(async () => driver.close());
     }
 
-    // A sample counts once the journal has committed it; only then is it shown, judged or sent.
+    // Judge first, record second: the display and the rules see a reading the moment a driver
+    // hands it over, whatever the disk does. The journal records it and the uplink sends it; a
+    // reading the disk refused is announced by a gap record (the journal logs and reports that).
     // One commit promise per call: the probes hand over every reading of a coalesced read at once.
     const sinkMany = (drafts: RecordDraft[]) => {
+      for (const draft of drafts) {
+        try {
+          live.observe(draft);
+          if (draft.kind === 'temperature' || draft.kind === 'position') rules.onRecord(draft);
+        } catch (err) {
+          rulesLog.error({ err, kind: draft.kind }, 'rules failed on a reading; it is recorded all the same');
+        }
+      }
       journal.appendMany(drafts).then(
-        (records) => {
-          for (const record of records) {
-            live.apply(record);
-            if (record.kind === 'temperature' || record.kind === 'position') rules.onRecord(record);
-          }
-        },
-        (err: Error) => log.error({ err: err.message, kind: drafts[0]?.kind, records: drafts.length }, 'sample not committed'),
+        (records) => live.committed(records),
+        () => undefined,
       );
     };
     const sink = (draft: RecordDraft) => sinkMany([draft]);

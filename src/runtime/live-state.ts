@@ -1,18 +1,21 @@
-import type { DeviceHealth, JournalRecord, PositionDraft } from '../core/types.ts';
+import type { DeviceHealth, JournalRecord, PositionDraft, RecordDraft } from '../core/types.ts';
 import type { RulesSnapshot } from '../rules/index.ts';
 
 /** What the display shows and the retained `latest` message carries. */
 export interface LiveSnapshot extends Omit<RulesSnapshot, 'at'> {
   gatewayId: string;
   ts: string;
-  position?: Omit<PositionDraft, 'kind'> & { seq: number };
+  /** The latest position a driver handed over; `seq` once the journal has recorded it. */
+  position?: Omit<PositionDraft, 'kind'> & { seq?: number };
   health: DeviceHealth[];
   lastSeq: number;
 }
 
-/** The latest committed position and device health, joined with the rules' view of the cargo. */
+/** The latest position and device health, joined with the rules' view of the cargo. */
 export class LiveState {
-  private position: (PositionDraft & { seq: number }) | undefined;
+  private position: LiveSnapshot['position'];
+  /** The draft behind `position`: the journal turns that very object into the record. */
+  private positionDraft: PositionDraft | undefined;
   private health: DeviceHealth[] = [];
   private lastSeq = 0;
 
@@ -21,9 +24,20 @@ export class LiveState {
     private readonly rules: () => RulesSnapshot,
   ) {}
 
-  apply(record: JournalRecord): void {
-    this.lastSeq = Math.max(this.lastSeq, record.seq);
-    if (record.kind === 'position') this.position = record;
+  /** A reading as a driver handed it over: shown at once, whether or not the disk takes it. */
+  observe(draft: RecordDraft): void {
+    if (draft.kind !== 'position') return;
+    const { kind: _kind, ...rest } = draft;
+    this.position = rest;
+    this.positionDraft = draft;
+  }
+
+  /** Records the journal committed: the latest seq, and the shown position's. */
+  committed(records: readonly JournalRecord[]): void {
+    for (const record of records) {
+      this.lastSeq = Math.max(this.lastSeq, record.seq);
+      if (record === this.positionDraft && this.position) this.position = { ...this.position, seq: record.seq };
+    }
   }
 
   setHealth(health: DeviceHealth[]): void {
@@ -32,11 +46,6 @@ export class LiveState {
 
   snapshot(): LiveSnapshot {
     const { at, ...rules } = this.rules();
-    let position: LiveSnapshot['position'];
-    if (this.position) {
-      const { kind: _kind, ...rest } = this.position;
-      position = rest;
-    }
-    return { gatewayId: this.gatewayId, ts: at, ...rules, position, health: this.health, lastSeq: this.lastSeq };
+    return { gatewayId: this.gatewayId, ts: at, ...rules, position: this.position, health: this.health, lastSeq: this.lastSeq };
   }
 }

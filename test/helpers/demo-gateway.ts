@@ -60,6 +60,11 @@ export class GatewayProcess {
     if (this.proc.exitCode !== null) throw new Error(`gateway exited with ${this.proc.exitCode}:\n${this.output}`);
   }
 
+  /** Started and not exited. */
+  running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
   /** Sends `signal` and resolves with the exit code and how long the exit took. */
   async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; ms: number }> {
     const proc = this.proc;

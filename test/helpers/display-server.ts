@@ -11,7 +11,7 @@ import { LiveState } from '../../src/runtime/live-state.ts';
 
 export const PIN = '2468';
 const lane = { records: 0, bytes: 0, ackedThrough: 0, dropped: 0 };
-const JOURNAL: JournalStats = { incarnation: '0123456789abcdef', nextSeq: 1, usedBytes: 0, maxBytes: 1 << 20, compactions: 0, lanes: { events: lane, telemetry: lane } };
+const JOURNAL: JournalStats = { incarnation: '0123456789abcdef', nextSeq: 1, usedBytes: 0, maxBytes: 1 << 20, compactions: 0, writable: true, heldEvents: 0, unrecorded: 0, lanes: { events: lane, telemetry: lane } };
 
 export interface TestDisplay {
   engine: RulesEngine;

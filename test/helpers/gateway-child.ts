@@ -34,7 +34,7 @@ export interface ChildOptions {
   journal?: Record<string, unknown>;
   uplink?: Record<string, unknown>;
   logLevel?: string;
-  /** RLIMIT_FSIZE in bytes (prlimit): writes past it fail with EFBIG, as on a full disk. */
+  /** RLIMIT_FSIZE in bytes (prlimit, soft limit: a test may lift it): writes past it fail with EFBIG, as on a full disk. */
   fileSizeLimit?: number;
 }
 
@@ -60,7 +60,7 @@ export class GatewayChild {
 
   constructor(opts: ChildOptions, env: NodeJS.ProcessEnv = {}) {
     const node = [process.execPath, '--import', 'tsx', SELF, JSON.stringify(opts)];
-    const argv = opts.fileSizeLimit ? ['prlimit', `--fsize=${opts.fileSizeLimit}`, '--', ...node] : node;
+    const argv = opts.fileSizeLimit ? ['prlimit', `--fsize=${opts.fileSizeLimit}:unlimited`, '--', ...node] : node;
     this.proc = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
     this.proc.stdout!.on('data', (chunk: Buffer) => {
