@@ -3,7 +3,7 @@
  *
  * Input: gpsd's 15 regression captures (test/fixtures/gpsd) plus a generated 1 Hz drive,
  * repeated to about 20 MB and fed in 4 KiB chunks, as a serial port delivers them.
- * - framing + checksum, ours: LineFramer (split per chunk) and scanLine (one pass, XOR as it goes).
+ * - framing + checksum, ours: NmeaFramer (gpsd's packet lexer, byte by byte) and checkSentence.
  * - framing + checksum, naive: a string buffer grown by concatenation and cut with indexOf/slice,
  *   a regex per line, the checksum by split('').reduce.
  * - full decode, ours: the above plus the RMC/GGA/GNS/GLL/VTG/GSA/ZDA fields (each validated)
@@ -13,9 +13,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { scanLine } from '../drivers/gps-nmea/checksum.ts';
 import { NmeaDecoder } from '../drivers/gps-nmea/decoder.ts';
-import { LineFramer } from '../drivers/gps-nmea/framing.ts';
+import { NmeaFramer } from '../drivers/gps-nmea/framing.ts';
 import { capture, drive } from '../test/gps-nmea-gen.ts';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/gpsd/', import.meta.url));
@@ -73,9 +72,9 @@ function naiveFraming(input: Buffer[]): { sentences: number; epochs: number } {
 }
 
 function oursFraming(input: Buffer[]): { sentences: number; epochs: number } {
-  const framer = new LineFramer();
+  const framer = new NmeaFramer();
   let sentences = 0;
-  for (const c of input) for (const line of framer.push(c)) sentences += scanLine(line).bodies.length;
+  for (const c of input) for (const p of framer.push(c)) if (p.kind === 'nmea') sentences++;
   return { sentences, epochs: 0 };
 }
 

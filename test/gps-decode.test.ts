@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanLine } from '../drivers/gps-nmea/checksum.ts';
-import { NmeaDecoder } from '../drivers/gps-nmea/decoder.ts';
+import { NMEA_MAX, NmeaDecoder } from '../drivers/gps-nmea/decoder.ts';
 import { coordinate, FieldError, num, resolveYear, timeOfDay } from '../drivers/gps-nmea/fields.ts';
-import { LineFramer, MAX_LINE } from '../drivers/gps-nmea/framing.ts';
+import { MAX_PACKET, NmeaFramer } from '../drivers/gps-nmea/framing.ts';
 import { parseSentence } from '../drivers/gps-nmea/sentences.ts';
 import { toTpv } from '../drivers/gps-nmea/tpv.ts';
 import { runDecode } from './gps-compare.ts';
+import { FRAMING_CASES, frame } from './gps-framing-cases.ts';
 import { sentence } from './gps-nmea-gen.ts';
 import { tempDir } from './helpers/tmp.ts';
 
@@ -16,36 +16,33 @@ const decodeAll = (text: string, year = 2026) => {
   return { fixes: [...d.push(text), ...d.end()].map(toTpv), stats: d.stats };
 };
 
-describe('line framing and checksums', () => {
-  it.each([
-    ['$GPGLL,,,,,,V,N*64', ['GPGLL,,,,,,V,N'], 0, 0],
-    ['$GPGLL,,,,,,V,N*65', [], 1, 0],
-    ['$GPGLL,,,,,,V,N*6', [], 1, 0],
-    ['$GPGLL,,,,,,V,N', [], 0, 1],
-    ['$GPGGA,0301$GPGLL,,,,,,V,N*64', ['GPGLL,,,,,,V,N'], 0, 1],
-    ['\xff\x00garbage$GPGLL,,,,,,V,N*64', ['GPGLL,,,,,,V,N'], 0, 0],
-    ['$GPGLL,,,\x01,,,V,N*65', [], 1, 0],
-    ['$GPGLL,,,,,,V,N*64 ', [], 1, 0],
-    ['# Date: 2009-12-09', [], 0, 0],
-    ['', [], 0, 0],
-  ])('scanLine(%j)', (line, bodies, bad, cut) => {
-    expect(scanLine(line)).toEqual({ bodies, bad, cut });
+const GLL = '$GPGLL,,,,,,V,N*64';
+
+describe("framing and checksums, as gpsd's packet lexer (gpsd/packet.c)", () => {
+  it.each(FRAMING_CASES.map((c) => [c.rule, c] as const))('%s', (_rule, c) => {
+    expect(frame(c.bytes)).toEqual({ bodies: c.bodies, badChecksum: c.badChecksum, cut: c.cut, unframed: c.unframed, overlong: 0 });
   });
 
-  it('splits at LF with or without CR, across chunk boundaries', () => {
-    const f = new LineFramer();
-    expect(f.push('$A*00\r\n$B')).toEqual(['$A*00']);
-    expect(f.push('*00\n$C*00\r')).toEqual(['$B*00']);
-    expect(f.push('\n')).toEqual(['$C*00']);
-    expect(f.end()).toBeUndefined();
+  it('frames the same across chunk boundaries, wherever they fall', () => {
+    const text = `# Date: 2009-12-09\r\n\xff$GPGLL,,,,${GLL}\r\r\n,,V,N*64\n$IMGSA,1*00\r\n${GLL}\r\n$STI,1\r\n`;
+    const whole = frame(text);
+    expect(whole.bodies).toHaveLength(4);
+    for (let at = 1; at < text.length; at++) expect(frame(text.slice(0, at), text.slice(at)), `cut at ${at}`).toEqual(whole);
   });
 
-  it('drops a line too long to be NMEA, whole, without holding it in memory', () => {
-    const f = new LineFramer();
-    expect(f.push('x'.repeat(MAX_LINE + 1))).toEqual([]);
+  it('drops a sentence too long to be NMEA without holding it in memory, and carries on', () => {
+    const f = new NmeaFramer();
+    expect(f.push(`$GPGLL,${'x'.repeat(MAX_PACKET)}`)).toEqual([]);
     expect(f.push('y'.repeat(10_000))).toEqual([]);
-    expect(f.push('tail\n$GPGLL,,,,,,V,N*64\n')).toEqual(['$GPGLL,,,,,,V,N*64']);
-    expect(f.overlong).toBe(1);
+    expect((f as unknown as { pending: string }).pending).toBe('');
+    expect(f.push(`tail\n${GLL}\n`).map((p) => p.kind)).toEqual(['nmea']);
+    expect(f.stats).toEqual({ badChecksum: 0, cut: 0, unframed: 0, overlong: 1 });
+  });
+
+  it('decodes no sentence longer than gpsd does (NMEA_MAX, line end included)', () => {
+    const body = `GPZDA,120000.00,01,03,2026,00,00,${'0'.repeat(NMEA_MAX)}`;
+    const { stats } = decodeAll(`${sentence(body)}\r\n`);
+    expect(stats).toMatchObject({ sentences: 1, overlong: 1, malformed: 0 });
   });
 });
 
@@ -197,7 +194,7 @@ describe('coldgate gps decode', () => {
     const run = await runDecode([file]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('{"class":"TPV","mode":2,"time":"2009-12-09T15:25:05.000Z","lat":55.797018833,"lon":23.569021667,"speed":0.13,"status":1}\n');
-    expect(run.stderr).toBe('gps decode: 1 sentences, 1 bad checksums, 0 cut short, 0 malformed, 1 epochs, 1 fixes\n');
+    expect(run.stderr).toBe('gps decode: 1 sentences, 1 bad checksums, 0 cut short, 0 not framed, 0 malformed, 1 epochs, 1 fixes\n');
     const dated = await runDecode([file, '--date', '2105-01-01']);
     expect(dated.stdout).toContain('"time":"2109-12-09T15:25:05.000Z"');
   });

@@ -221,6 +221,29 @@ describe('gps driver on a file replay', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
   });
 
+  it("gives the decoder the capture's own bytes: CR CR LF lines are read, CR-only lines rejected, as gpsd does", async () => {
+    const tmp = tempDir('coldgate-gpsfile-');
+    cleanups.push(async () => tmp.cleanup());
+    // Without the `# Date:` header: a comment runs to the next LF, so with CR-only lines it would swallow the file.
+    const lines = capture(drive({ startMs: START, epochs: 10 }), () => 'none').text.split('\r\n').slice(1);
+    const replay = async (eol: string) => {
+      const file = path.join(tmp.dir, `drive-${eol.length}-${eol.charCodeAt(eol.length - 1)}.nmea`);
+      writeFileSync(file, lines.join(eol));
+      const { driver, positions } = setup({ source: `file:${file}`, replay: 'fast' });
+      track(driver);
+      await driver.start();
+      await waitFor(() => Number(driver.health().reconnects) >= 1, 10_000, 'one pass of the capture');
+      await driver.stop();
+      return { positions: positions().length, errors: Number(driver.health().errors) };
+    };
+    // The Telit PLS83-W's line ends: every epoch a position.
+    expect(await replay('\r\r\n')).toMatchObject({ positions: 10, errors: 0 });
+    // CR alone never ends a sentence for gpsd: nothing is accepted, and it is counted.
+    const crOnly = await replay('\r');
+    expect(crOnly.positions).toBe(0);
+    expect(crOnly.errors).toBe(50);
+  });
+
   it('reports a missing capture as offline', async () => {
     const { driver } = setup({ source: 'file:/nonexistent/drive.nmea' });
     track(driver);

@@ -74,7 +74,9 @@ describe('decoder fuzz', () => {
     for (let i = 0; i < bytes.length; i++) bytes[i] = rnd() < 0.5 ? Math.floor(rnd() * 256) : alphabet.charCodeAt(Math.floor(rnd() * alphabet.length));
     const { fixes, decoder } = decodeChunked(bytes, rnd);
     expect(fixes.filter((f) => f.mode >= 2)).toEqual([]);
-    expect(decoder.stats.badChecksum + decoder.stats.cut).toBeGreaterThan(1000);
+    // Most random `$`s have no talker after them; those that do reach the checksum and fail there.
+    expect(decoder.stats.unframed).toBeGreaterThan(1000);
+    expect(decoder.stats.badChecksum + decoder.stats.cut).toBeGreaterThan(10);
   });
 
   it.each(SEEDS)('damaged captures yield only true fixes (seed %i)', (seed) => {

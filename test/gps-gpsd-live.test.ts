@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareEpochs, gpsdEpochs, ourEpochs, runDecode } from './gps-compare.ts';
+import { FRAMING_CASES, frame } from './gps-framing-cases.ts';
 import { capture, drive, prng, type Damage } from './gps-nmea-gen.ts';
 import type { Tpv } from '../drivers/gps-nmea/tpv.ts';
 import { freePort } from './helpers/net.ts';
@@ -17,9 +18,15 @@ afterAll(() => tmp.cleanup());
 
 /** gpsd's TPV lines for a capture, via gpsfake (which starts and stops its own gpsd). */
 async function gpsdTpvs(file: string): Promise<string[]> {
+  return (await gpsfake(file)).filter((l) => l.startsWith('{"class":"TPV"'));
+}
+
+/** What a watcher of gpsd sees of a capture replayed by gpsfake; `nmea` adds the sentences gpsd accepted. */
+async function gpsfake(file: string, nmea = false): Promise<string[]> {
   const port = await freePort();
+  const watch = nmea ? ['-r', '?WATCH={"json":true,"nmea":true}'] : [];
   // Its own process group, so that a timeout takes gpsd down with gpsfake.
-  const proc = spawn('gpsfake', ['-1', '-q', '-p', '-c', '0.004', '-P', String(port), file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn('gpsfake', ['-1', '-q', '-p', '-c', '0.004', ...watch, '-P', String(port), file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -30,7 +37,7 @@ async function gpsdTpvs(file: string): Promise<string[]> {
     proc.once('exit', resolve);
   }).finally(() => clearTimeout(timer));
   if (code !== 0) throw new Error(`gpsfake exited ${code}: ${err.slice(-500)}`);
-  return out.split('\n').filter((l) => l.startsWith('{"class":"TPV"'));
+  return out.split('\n');
 }
 
 interface Case {
@@ -84,5 +91,17 @@ describe('live comparison with gpsd (gpsfake)', () => {
       // gpsd 3.22 skips a report now and then when the sentence that ends its cycle was damaged.
       expect(a.extra, c.name).toBeLessThanOrEqual(Math.ceil(0.05 * ourFixes));
     }
+  });
+
+  it('accepts exactly the sentences gpsd accepts, line ends, stray bytes and leaders included', async () => {
+    const cases = FRAMING_CASES.filter((c) => c.gpsd322);
+    const text = `# Name: framing cases\n${cases.map((c) => c.bytes).join('')}`;
+    const file = path.join(tmp.dir, 'framing.nmea');
+    writeFileSync(file, text, 'latin1');
+    const ours = frame(text).bodies;
+    expect(ours, 'the cases together frame as they do apart').toEqual(cases.flatMap((c) => c.bodies));
+    // gpsd echoes each sentence it accepted as it came, line end and all; its fields end at the first `*`.
+    const gpsd = (await gpsfake(file, true)).filter((l) => l.startsWith('$')).map((l) => l.slice(1).replace(/[*\x00-\x1f][\s\S]*$/, ''));
+    expect(gpsd).toEqual(ours);
   });
 });

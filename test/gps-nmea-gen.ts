@@ -57,19 +57,20 @@ export function epochSentences(e: EpochSpec): string[] {
 }
 
 /**
- * A drive: `epochs` fixes a second apart from `startMs`, heading north-east at `speed` m/s,
- * with no fix where `noFix(i)` says so (a tunnel, a depot roof).
+ * A drive: `epochs` fixes `stepMs` (a second) apart from `startMs`, heading north-east at
+ * `speed` m/s, with no fix where `noFix(i)` says so (a tunnel, a depot roof).
  */
-export function drive(opts: { startMs: number; epochs: number; speed?: number; talker?: string; noFix?: (i: number) => boolean; lat?: number; lon?: number }): EpochSpec[] {
+export function drive(opts: { startMs: number; epochs: number; stepMs?: number; speed?: number; talker?: string; noFix?: (i: number) => boolean; lat?: number; lon?: number }): EpochSpec[] {
   const out: EpochSpec[] = [];
   let lat = opts.lat ?? 59.95;
   let lon = opts.lon ?? 11.01;
   const speed = opts.speed ?? 12;
   for (let i = 0; i < opts.epochs; i++) {
     const track = 45 + 10 * Math.sin(i / 20);
-    out.push({ timeMs: opts.startMs + i * 1000, fix: !(opts.noFix?.(i) ?? false), lat, lon, speed, track, alt: 120 + i * 0.1, talker: opts.talker ?? 'GN' });
-    lat += (speed * Math.cos((track * Math.PI) / 180)) / 111_320;
-    lon += (speed * Math.sin((track * Math.PI) / 180)) / (111_320 * Math.cos((lat * Math.PI) / 180));
+    out.push({ timeMs: opts.startMs + i * (opts.stepMs ?? 1000), fix: !(opts.noFix?.(i) ?? false), lat, lon, speed, track, alt: 120 + i * 0.1, talker: opts.talker ?? 'GN' });
+    const metres = (speed * (opts.stepMs ?? 1000)) / 1000;
+    lat += (metres * Math.cos((track * Math.PI) / 180)) / 111_320;
+    lon += (metres * Math.sin((track * Math.PI) / 180)) / (111_320 * Math.cos((lat * Math.PI) / 180));
   }
   return out;
 }

@@ -3,12 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createGpsDriver } from '../drivers/gps-nmea/index.ts';
 import { GpsConfig } from '../src/config/schema-gps.ts';
 import { Clock } from '../src/core/clock.ts';
-import { silentLogger } from '../src/core/log.ts';
+import { pino } from 'pino';
+import { parseConfig } from '../src/config/load.ts';
+import { silentLogger, type Logger } from '../src/core/log.ts';
+import { createRulesEngine, memoryRulesStore } from '../src/rules/index.ts';
 import type { PositionDraft, RecordDraft } from '../src/core/types.ts';
 import { waitFor } from './helpers/net.ts';
 import { PtyPair } from './helpers/pty.ts';
 import { tempDir } from './helpers/tmp.ts';
-import { drive, epochSentences } from './gps-nmea-gen.ts';
+import { drive, epochSentences, sentence } from './gps-nmea-gen.ts';
 
 /**
  * The driver on real pseudo-terminals (socat): the receiver writes to one end, the driver
@@ -22,15 +25,15 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function setup() {
+async function setup(opts: { clock?: Clock; cfg?: Partial<GpsConfig>; log?: Logger } = {}) {
   const tmp = tempDir('coldgate-gps-');
   const pty = new PtyPair(tmp.dir, 'gps');
   await pty.plug();
   const records: RecordDraft[] = [];
-  const driver = createGpsDriver(GpsConfig.parse({ source: pty.a, baudRate: 9600, reconnectMaxMs: 300 }), {
+  const driver = createGpsDriver(GpsConfig.parse({ source: pty.a, baudRate: 9600, reconnectMaxMs: 300, ...opts.cfg }), {
     sink: (r) => records.push(r),
-    clock: new Clock(),
-    log: silentLogger,
+    clock: opts.clock ?? new Clock(),
+    log: opts.log ?? silentLogger,
   });
   let fd: number | undefined;
   const receiver = {
@@ -124,5 +127,72 @@ describe('gps driver on a serial port (pty)', () => {
     const t0 = performance.now();
     await driver.stop();
     expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('ignores one checksummed GGA 3 h ahead: the clock, the records and the rules stay on real time; a consistent step is adopted', async () => {
+    // A box booted in 1970: GPS is its only clock. A 10 Hz receiver, so GPS time steps as the monotonic clock does.
+    const STEP = 100;
+    const clock = new Clock(() => 0);
+    const logs: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const { driver, receiver, positions } = await setup({ clock, log, cfg: { movingIntervalMs: 1 } });
+    const { config } = parseConfig({ gatewayId: 'van-1', buses: [{ id: 'b', type: 'tcp', host: '127.0.0.1' }] }, 'test.json');
+    const rules = createRulesEngine(config, { emit: () => undefined, store: memoryRulesStore(), clock, log: silentLogger });
+    await rules.start();
+    cleanups.push(() => rules.stop());
+    // What a probe would be stamped with, and what the display would show, all along.
+    const seen: { stamp: number; snapshot: number; mono: number }[] = [];
+    const watch = setInterval(() => seen.push({ stamp: Date.parse(clock.stamp().ts), snapshot: Date.parse(rules.snapshot().at), mono: performance.now() }), 5);
+    cleanups.push(() => clearInterval(watch));
+
+    const epochs = drive({ startMs: START, epochs: 60, stepMs: STEP, speed: 10 });
+    const HOUR = 3_600_000;
+    const SPOOF_AT = 15;
+    const STEP_AT = 35;
+    // From STEP_AT on, the receiver's time is an hour later, consistently: a genuine step (say, a wrong almanac put right).
+    const sent = epochs.map((e, i) => (i >= STEP_AT ? { ...e, timeMs: e.timeMs + HOUR } : e));
+    const spoofTime = new Date(sent[SPOOF_AT]!.timeMs + 3 * HOUR).toISOString().slice(11, 19).replace(/:/g, '');
+    const spoof = sentence(`GPGGA,${spoofTime}.00,5900.00000,N,01101.00000,E,1,08,1.01,120.0,M,47.0,M,,`);
+    await driver.start();
+    await waitFor(() => driver.health().online, 5000, 'port open');
+    receiver.open();
+    const t0 = performance.now();
+    const sentAt: number[] = [];
+    for (const [i, e] of sent.entries()) {
+      await pause(Math.max(0, t0 + i * STEP - performance.now()));
+      sentAt.push(performance.now());
+      receiver.write(epochSentences(e).join('\r\n') + '\r\n');
+      if (i === SPOOF_AT) receiver.write(spoof + '\r\n');
+    }
+    await waitFor(() => positions().length >= sent.length + 1, 5000, 'a position from every epoch and the spoofed one');
+    clearInterval(watch);
+
+    // GPS time on the monotonic clock, as the receiver says it: before the step, and after it.
+    const truth = (mono: number, stepped: boolean) => START + (stepped ? HOUR : 0) + (mono - sentAt[0]!);
+    const adoptedAt = sentAt[STEP_AT + 2]! + 60;
+    for (const s of seen) {
+      // Before the step is adopted, real time; after, the receiver's new time. Never 3 h ahead.
+      const expected = truth(s.mono, s.mono > adoptedAt);
+      if (Math.abs(s.mono - adoptedAt) < 300 || s.mono < sentAt[2]! + 200) continue;
+      expect(Math.abs(s.stamp - expected), `clock at +${Math.round(s.mono - t0)} ms`).toBeLessThan(1000);
+      expect(Math.abs(s.snapshot - expected), `rules snapshot at +${Math.round(s.mono - t0)} ms`).toBeLessThan(1000);
+    }
+    expect(seen.filter((s) => s.mono > adoptedAt + 300).length).toBeGreaterThan(10);
+
+    const got = positions();
+    // Every position is on the receiver's real time line; none 3 h ahead.
+    for (const p of got) expect(Date.parse(p.ts) - START, p.ts).toBeLessThan(HOUR + 60 * STEP + 2000);
+    const spoofed = got.filter((p) => Math.abs(p.lat - 59) < 1e-9);
+    expect(spoofed).toHaveLength(1);
+    // Stamped by the clock instead: the real time of its arrival, within an epoch or two.
+    expect(Math.abs(Date.parse(spoofed[0]!.ts) - sent[SPOOF_AT]!.timeMs)).toBeLessThan(3 * STEP);
+    // The first two fixes of the step are rejected too (stamped by the clock), the third is adopted and carries its own time.
+    const stepped = got.filter((p) => Date.parse(p.ts) >= START + HOUR).map((p) => Date.parse(p.ts) - START - HOUR);
+    expect(stepped[0]).toBe((STEP_AT + 2) * STEP);
+    expect(driver.health()).toMatchObject({ timeRejected: 3 });
+    const rejected = logs.filter((l) => l.event === 'gps.time_rejected');
+    expect(rejected.map((l) => l.level)).toEqual([40, 20, 20]);
+    expect(Number(rejected[0]!.offByMs)).toBeGreaterThan(3 * HOUR - 1000);
+    expect(logs.filter((l) => l.event === 'gps.time_step')).toHaveLength(1);
   });
 });

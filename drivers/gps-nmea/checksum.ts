@@ -1,61 +1,41 @@
 /**
- * Finding sentences in a line and verifying them. A sentence is `$` + body + `*` + two hex
- * digits, where the digits are the XOR of the body's bytes. The checksum is required: a
- * sentence without one was cut short (by the end of the line, or by another `$`: a receiver
- * that lost bytes mid-sentence starts the next one on the same line; like gpsd we
- * resynchronise at the `$` and keep the whole sentence that follows).
+ * Verifying a framed sentence (framing.ts) as gpsd does (gpsd/packet.c `nmea_checksum()`,
+ * drivers/driver_nmea0183.c `nmea_parse()`):
+ * - the checksum is the two characters after the LAST `*`: a `*` may occur in the body, and
+ *   anything after the two hex digits (a stray CR, a space, AIS padding) is ignored;
+ * - hex digits in either case (the Magellan EC-10X sends lower case);
+ * - the XOR is over everything between `$` and that `*`;
+ * - no `*` at all: cut short, except `$STI,` (Skytraq debug output), which has none;
+ * - the fields are the text up to the FIRST `*` (or the line end), as gpsd splits them.
  *
- *   scanLine("$GPGLL,,,,,,V,N*64")                 -> { bodies: ["GPGLL,,,,,,V,N"], bad: 0, cut: 0 }
- *   scanLine("$GPGLL,,,,,,V,N*65")                 -> { bodies: [], bad: 1, cut: 0 }
- *   scanLine("$GPGGA,0301$GPGLL,,,,,,V,N*64")       -> { bodies: ["GPGLL,,,,,,V,N"], bad: 0, cut: 1 }
- *   scanLine("\xff\x00garbage$GPGLL,,,,,,V,N*64")  -> { bodies: ["GPGLL,,,,,,V,N"], bad: 0, cut: 0 }
- *   scanLine("# Date: 2009-12-09")                 -> { bodies: [], bad: 0, cut: 0 }  (not a sentence)
+ *   checkSentence("$GPGLL,,,,,,V,N*64\r\n")     -> { body: "GPGLL,,,,,,V,N" }
+ *   checkSentence("$GPGLL,,,,,,V,N*64\r\r\n")   -> { body: "GPGLL,,,,,,V,N" }
+ *   checkSentence("$GPGLL,,,,,,V,N*65\r\n")     -> "bad"
+ *   checkSentence("$GPGLL,,,,,,V,N\r\n")        -> "cut"
  */
-export interface Scan {
-  bodies: string[];
-  /** Sentences whose checksum was wrong or malformed, or that held non-printable bytes. */
-  bad: number;
-  /** Sentences without a checksum: cut short. */
-  cut: number;
-}
-
-const STAR = 0x2a;
-
-export function scanLine(line: string): Scan {
-  const bodies: string[] = [];
-  const scan: Scan = { bodies, bad: 0, cut: 0 };
-  let start = line.indexOf('$');
-  while (start !== -1) {
-    const next = line.indexOf('$', start + 1);
-    const body = verify(line, start, next === -1 ? line.length : next);
-    if (body === BAD) scan.bad++;
-    else if (body === CUT) scan.cut++;
-    else bodies.push(body);
-    start = next;
-  }
-  return scan;
-}
-
-const BAD = 0;
-const CUT = 1;
-
-/** The body of the sentence in line[start, end) if it is well formed and its checksum matches. */
-function verify(line: string, start: number, end: number): string | typeof BAD | typeof CUT {
+export function checkSentence(packet: string): { body: string } | 'bad' | 'cut' {
+  if (packet.startsWith('$STI,')) return { body: fields(packet) };
+  const star = packet.lastIndexOf('*');
+  if (star <= 0) return 'cut';
+  // Room for two hex digits before the end of the packet (its line end).
+  if (star + 2 >= packet.length) return 'bad';
+  const hi = hexValue(packet.charCodeAt(star + 1));
+  const lo = hexValue(packet.charCodeAt(star + 2));
+  if (hi < 0 || lo < 0) return 'bad';
   let sum = 0;
-  let i = start + 1;
-  for (; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if (c === STAR) break;
-    // Printable ASCII only: noise that happens to XOR right is still noise.
-    if (c < 0x20 || c > 0x7e) return BAD;
-    sum ^= c;
+  for (let i = 1; i < star; i++) sum ^= packet.charCodeAt(i);
+  return hi * 16 + lo === sum ? { body: fields(packet) } : 'bad';
+}
+
+/** The sentence without `$`, up to the first `*` or control character: what gpsd splits into fields. */
+function fields(packet: string): string {
+  let end = 1;
+  while (end < packet.length) {
+    const c = packet.charCodeAt(end);
+    if (c === 0x2a || c < 0x20 || c > 0x7e) break;
+    end++;
   }
-  if (i === end) return CUT;
-  if (i + 3 !== end || i === start + 1) return BAD;
-  const hi = hexValue(line.charCodeAt(i + 1));
-  const lo = hexValue(line.charCodeAt(i + 2));
-  if (hi < 0 || lo < 0 || hi * 16 + lo !== sum) return BAD;
-  return line.slice(start + 1, i);
+  return packet.slice(1, end);
 }
 
 function hexValue(c: number): number {

@@ -33,7 +33,7 @@ export async function gpsDecodeCommand(argv: string[], io: { stdout: NodeJS.Writ
   await write(decoder.end());
   const s = decoder.stats;
   io.stderr.write(
-    `gps decode: ${s.sentences} sentences, ${s.badChecksum} bad checksums, ${s.cut} cut short, ${s.malformed} malformed, ${s.epochs} epochs, ${s.fixes} fixes\n`,
+    `gps decode: ${s.sentences} sentences, ${s.badChecksum} bad checksums, ${s.cut} cut short, ${s.unframed} not framed, ${s.malformed} malformed, ${s.epochs} epochs, ${s.fixes} fixes\n`,
   );
   return 0;
 }

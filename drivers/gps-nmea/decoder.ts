@@ -1,21 +1,22 @@
-import { scanLine } from './checksum.ts';
 import { EpochAssembler, type Fix } from './epoch.ts';
 import { FieldError } from './fields.ts';
-import { LineFramer } from './framing.ts';
+import { NmeaFramer, type Packet } from './framing.ts';
 import { parseSentence } from './sentences.ts';
 
 export interface DecodeStats {
-  /** Sentences with a good checksum, of any kind. */
+  /** Sentences framed with a good checksum, of any kind (what gpsd passes on). */
   sentences: number;
-  /** Sentences rejected for a wrong checksum or non-printable bytes. */
+  /** Sentences rejected for a wrong or malformed checksum, a non-printable byte, or a CR not followed by LF. */
   badChecksum: number;
-  /** Sentences rejected for having no checksum: cut short by the line's end or by another `$`. */
+  /** Sentences rejected for having no checksum, or no line end: cut short by another `$` or the end of the stream. */
   cut: number;
+  /** A `$` with a talker gpsd does not frame (`$IMGSA`, `$LOG`...): not a sentence. */
+  unframed: number;
   /** Good checksum, but a field we use is malformed: dropped whole. */
   malformed: number;
-  /** Good sentences of kinds a fix does not need (GSV, TXT, proprietary). */
+  /** Good sentences of kinds a fix does not need (GSV, TXT, proprietary, AIS). */
   ignored: number;
-  /** Lines dropped for being too long to be NMEA. */
+  /** Good sentences longer than gpsd decodes (NMEA_MAX), and noise with no line end within 512 bytes. */
   overlong: number;
   /** Epochs reported, and of those the ones with a 2D or 3D fix. */
   epochs: number;
@@ -32,6 +33,12 @@ export interface DecoderOptions {
 const DATE_HEADER = /^#\s*Date:\s*(\d{4})-\d{2}-\d{2}/;
 
 /**
+ * gpsd decodes no sentence longer than this, `$` to line end (drivers/driver_nmea0183.c): a
+ * Garmin GPS-10 sometimes merges two sentences into one with a valid checksum.
+ */
+export const NMEA_MAX = 130;
+
+/**
  * Bytes in, fixes out: framing, checksum, sentence decoding and epoch assembly, with counters.
  *
  *   const d = new NmeaDecoder({ year: 2026 });
@@ -40,8 +47,8 @@ const DATE_HEADER = /^#\s*Date:\s*(\d{4})-\d{2}-\d{2}/;
  *   d.end()        -> at the end of a stream: the last epoch
  */
 export class NmeaDecoder {
-  readonly stats: DecodeStats = { sentences: 0, badChecksum: 0, cut: 0, malformed: 0, ignored: 0, overlong: 0, epochs: 0, fixes: 0 };
-  private readonly framer = new LineFramer();
+  readonly stats: DecodeStats = { sentences: 0, badChecksum: 0, cut: 0, unframed: 0, malformed: 0, ignored: 0, overlong: 0, epochs: 0, fixes: 0 };
+  private readonly framer = new NmeaFramer(this.stats);
   private readonly assembler: EpochAssembler;
 
   constructor(private readonly opts: DecoderOptions) {
@@ -50,8 +57,7 @@ export class NmeaDecoder {
 
   push(chunk: Buffer | string, rxMs?: number): Fix[] {
     const out: Fix[] = [];
-    for (const line of this.framer.push(chunk)) this.line(line, rxMs, out);
-    this.stats.overlong = this.framer.overlong;
+    for (const packet of this.framer.push(chunk)) this.packet(packet, rxMs, out);
     return out;
   }
 
@@ -63,27 +69,23 @@ export class NmeaDecoder {
 
   end(): Fix[] {
     const out: Fix[] = [];
-    const rest = this.framer.end();
-    if (rest !== undefined) this.line(rest, undefined, out);
+    this.framer.end();
     this.emit(this.assembler.flush(), out);
     return out;
   }
 
-  private line(line: string, rxMs: number | undefined, out: Fix[]): void {
-    if (line.charCodeAt(0) === 0x23 /* # */) return this.comment(line);
-    const { bodies, bad, cut } = scanLine(line);
-    this.stats.badChecksum += bad;
-    this.stats.cut += cut;
-    for (const body of bodies) {
-      this.stats.sentences++;
-      try {
-        const s = parseSentence(body);
-        if (s === undefined) this.stats.ignored++;
-        else this.emit(this.assembler.add(s, rxMs), out);
-      } catch (err) {
-        if (!(err instanceof FieldError)) throw err;
-        this.stats.malformed++;
-      }
+  private packet(packet: Packet, rxMs: number | undefined, out: Fix[]): void {
+    if (packet.kind === 'comment') return this.comment(packet.text);
+    this.stats.sentences++;
+    if (packet.kind === 'ais') return void this.stats.ignored++;
+    if (packet.text.length > NMEA_MAX) return void this.stats.overlong++;
+    try {
+      const s = parseSentence(packet.body);
+      if (s === undefined) this.stats.ignored++;
+      else this.emit(this.assembler.add(s, rxMs), out);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      this.stats.malformed++;
     }
   }
 

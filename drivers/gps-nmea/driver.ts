@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GpsConfig } from '../../src/config/schema-gps.ts';
-import { BUILD_EPOCH_MS, type Clock } from '../../src/core/clock.ts';
+import { BUILD_EPOCH_MS, GPS_TRUST_FIXES, type Clock, type GpsVerdict } from '../../src/core/clock.ts';
 import type { Logger } from '../../src/core/log.ts';
 import type { DeviceHealth, PositionDraft, SampleSink, TimeQuality } from '../../src/core/types.ts';
 import { NmeaDecoder } from './decoder.ts';
@@ -62,14 +62,18 @@ class NmeaGpsDriver implements GpsDriver {
   private lastSample: Sampled | undefined;
   private lastPosition: PositionDraft | undefined;
   private lastHealth = '';
+  private timeTrusted = false;
+  /** A capture replayed as fast as possible runs ahead of the monotonic clock: its times are the fixes', never the box's. */
+  private readonly timeSource: boolean;
 
   constructor(
     private readonly cfg: GpsConfig,
     private readonly deps: GpsDeps,
   ) {
     this.connect = linkFor(cfg);
+    this.timeSource = !(cfg.source.startsWith('file:') && cfg.replay === 'fast');
     this.log = deps.log.child({ device: 'gps', source: cfg.source });
-    this.status = { source: cfg.source, phase: 'starting', startedMs: performance.now(), reconnects: 0, stats: this.decoder.stats };
+    this.status = { source: cfg.source, phase: 'starting', startedMs: performance.now(), reconnects: 0, timeRejected: 0, stats: this.decoder.stats };
   }
 
   /** Returns at once: an absent port is reported offline and retried in the background. */
@@ -176,9 +180,12 @@ class NmeaGpsDriver implements GpsDriver {
     const { lat, lon } = fix;
     const now = performance.now();
     // A date before the build is a receiver's GPS-week rollover or an old replay: not a clock.
-    const gpsMs = fix.timeMs !== undefined && fix.timeMs >= BUILD_EPOCH_MS ? fix.timeMs : undefined;
+    const dated = fix.timeMs !== undefined && fix.timeMs >= BUILD_EPOCH_MS ? fix.timeMs : undefined;
     // Clock.observeGps wants the time of a fix arriving now: add how long the epoch took to arrive.
-    if (gpsMs !== undefined) this.deps.clock.observeGps(gpsMs + (now - (fix.rxMs ?? now)));
+    const verdict = dated !== undefined && this.timeSource ? this.deps.clock.observeGps(dated + (now - (fix.rxMs ?? now))) : undefined;
+    if (verdict !== undefined) this.noteTime(verdict, dated!);
+    // A time the clock rejected is not believed for the fix's own record either: it is stamped like an undated fix.
+    const gpsMs = verdict?.verdict === 'rejected' ? undefined : dated;
     const stamp = this.deps.clock.stamp();
     this.status.lastFixMs = now;
     this.status.lastFixAt = stamp.ts;
@@ -188,6 +195,21 @@ class NmeaGpsDriver implements GpsDriver {
     if (!decision.emit) return;
     this.lastSample = { gpsMs, monoMs: now, moving: decision.moving, lat, lon };
     this.deps.sink(draft);
+  }
+
+  /** Counts and logs what the clock made of a fix's time: an outlier is worth one warning, not one a second. */
+  private noteTime(v: GpsVerdict, gpsMs: number): void {
+    const gpsTime = new Date(gpsMs).toISOString();
+    if (v.verdict === 'rejected') {
+      this.status.timeRejected++;
+      const first = this.status.timeRejected === 1;
+      this.log[first ? 'warn' : 'debug']({ event: 'gps.time_rejected', gpsTime, offByMs: Math.round(v.offByMs), rejected: this.status.timeRejected }, 'gps time disagrees with the trusted time, ignored');
+    } else if (v.verdict === 'trusted' && v.steppedMs !== undefined) {
+      this.log.warn({ event: 'gps.time_step', gpsTime, stepMs: Math.round(v.steppedMs) }, `gps time stepped after ${GPS_TRUST_FIXES} agreeing fixes`);
+    } else if (v.verdict === 'trusted' && !this.timeTrusted) {
+      this.log.info({ event: 'gps.time_trusted', gpsTime }, 'gps time trusted');
+    }
+    this.timeTrusted ||= v.verdict === 'trusted';
   }
 
   private watch(): void {

@@ -16,6 +16,8 @@ export interface LinkStatus {
   lastMode?: number;
   lastError?: string;
   reconnects: number;
+  /** Fixes whose time the clock rejected as disagreeing with the trusted GPS time. */
+  timeRejected: number;
   stats: DecodeStats;
 }
 
@@ -42,6 +44,7 @@ export function assessHealth(s: LinkStatus, nowMs: number, cfg: Pick<GpsConfig, 
     stale,
     mode: s.lastMode ?? 0,
     reconnects: s.reconnects,
+    timeRejected: s.timeRejected,
     sentences: s.stats.sentences,
     errors: s.stats.badChecksum + s.stats.cut + s.stats.malformed,
   };

@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/schema.ts';
 import type { SiteConfig } from '../config/schema-rules.ts';
-import type { Clock } from '../core/clock.ts';
+import { MAX_SKEW_MS, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
 import { acknowledgeAlarm, conditionGone, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
@@ -156,14 +156,19 @@ class Engine implements RulesEngine {
   }
 
   /**
-   * Time never runs backwards here, and a jump forward (a box that booted without a real-time
-   * clock getting GPS time) restarts pending delays instead of completing them all at once.
+   * A jump forward (a box that booted without a real-time clock getting GPS time) restarts
+   * pending delays instead of completing them all at once. Jitter backwards (GPS time carried
+   * on the monotonic clock, corrected by the next fix) is held at the latest time; a step back
+   * beyond that is a correction and is followed, restarting pending delays: holding at the
+   * latest time would freeze every snapshot at a wrong future time until real time caught up.
    */
   private now(at?: number): number {
     const t = at ?? this.deps.clock.nowMs().ms;
-    if (this.lastNow > 0 && t - this.lastNow > CLOCK_JUMP_MS) {
-      this.deps.log.warn({ jumpMs: t - this.lastNow }, 'rules: clock jumped forward, restarting pending delays');
+    const stepMs = t - this.lastNow;
+    if (this.lastNow > 0 && (stepMs > CLOCK_JUMP_MS || stepMs < -MAX_SKEW_MS)) {
+      this.deps.log.warn({ jumpMs: stepMs }, `rules: clock jumped ${stepMs > 0 ? 'forward' : 'back'}, restarting pending delays`);
       this.forgetPending();
+      this.lastNow = t;
     }
     this.lastNow = Math.max(this.lastNow, t);
     return this.lastNow;

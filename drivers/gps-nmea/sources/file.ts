@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { scanLine } from '../checksum.ts';
+import { NmeaFramer } from '../framing.ts';
 import { parseSentence } from '../sentences.ts';
 import type { Connect } from './link.ts';
 
@@ -12,7 +11,8 @@ const MAX_GAP_MS = 5000;
 /**
  * Replays a capture (`file:PATH`): in real time, paced by the sentences' own times of day,
  * or as fast as possible. The end of the file ends the link, so the driver replays it again
- * after its reconnect delay: a capture makes an endless demo feed.
+ * after its reconnect delay: a capture makes an endless demo feed. The bytes are the file's,
+ * line ends included (CR CR LF, LF only, ...): the decoder frames them as from a receiver.
  */
 export function fileLink(path: string, pace: 'realtime' | 'fast'): Connect {
   return async (h) => {
@@ -21,7 +21,7 @@ export function fileLink(path: string, pace: 'realtime' | 'fast'): Connect {
     const stream = createReadStream(path);
     const replay = (async () => {
       let lastTod: number | undefined;
-      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      for await (const line of rawLines(stream)) {
         const tod = pace === 'realtime' ? timeOfLine(line) : undefined;
         if (tod !== undefined && lastTod !== undefined && tod !== lastTod) {
           const gap = tod - lastTod;
@@ -29,7 +29,7 @@ export function fileLink(path: string, pace: 'realtime' | 'fast'): Connect {
         }
         if (tod !== undefined) lastTod = tod;
         if (abort.signal.aborted) return;
-        h.data(Buffer.from(`${line}\r\n`, 'latin1'));
+        h.data(Buffer.from(line, 'latin1'));
       }
     })();
     replay.then(
@@ -46,12 +46,27 @@ export function fileLink(path: string, pace: 'realtime' | 'fast'): Connect {
   };
 }
 
-/** The time of day a line's sentence carries, if it is a good sentence with one. */
+/** The file's bytes (as latin1 text) in pieces that end just after each LF. */
+async function* rawLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of stream) {
+    const text = rest + chunk.toString('latin1');
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      yield text.slice(from, nl + 1);
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  if (rest !== '') yield rest;
+}
+
+/** The time of day a line's first sentence carries, if it is a good sentence with one. */
 function timeOfLine(line: string): number | undefined {
-  const body = scanLine(line).bodies[0];
-  if (body === undefined) return undefined;
+  const packet = new NmeaFramer().push(line).find((p) => p.kind === 'nmea');
+  if (packet?.kind !== 'nmea') return undefined;
   try {
-    const s = parseSentence(body);
+    const s = parseSentence(packet.body);
     return s !== undefined && 'tod' in s ? s.tod : undefined;
   } catch {
     return undefined;
