@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/schema.ts';
 import { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { DeviceHealth, RecordDraft } from '../core/types.ts';
+import type { DeviceHealth, EventDraft, RecordDraft } from '../core/types.ts';
 import { createRulesEngine, journalRulesStore, type RulesEngine } from '../rules/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
@@ -22,6 +22,8 @@ export interface Gateway {
   health(): DeviceHealth[];
   /** Answers a command (src/remote) on the topic its sender named; dropped while offline. */
   reply(command: IncomingCommand, body: unknown): void;
+  /** A system event (e.g. a remote config change), stamped and sent the way alarm events go. */
+  event(e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>): void;
   stop(): Promise<void>;
 }
 
@@ -71,15 +73,16 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     const rulesLog = log.child({ mod: 'rules' });
     // The display exists only after the rules engine; events before that have nothing to show.
     let local: LocalServer | undefined;
+    // Alarms and their transitions go through the journal like samples: nothing is lost offline.
+    const emit = (event: EventDraft) => {
+      local?.onEvent(event);
+      journal.append(event).then(
+        () => rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message),
+        (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
+      );
+    };
     const rules = createRulesEngine(cfg, {
-      // Alarms and their transitions go through the journal like samples: nothing is lost offline.
-      emit: (event) => {
-        local?.onEvent(event);
-        journal.append(event).then(
-          () => rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message),
-          (err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not committed'),
-        );
-      },
+      emit,
       // Saved in the journal's own commits, atomically with the events it describes.
       store: journalRulesStore(journal),
       clock,
@@ -151,7 +154,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), stop: stopAll };
+    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), event: (e) => emit({ kind: 'event', ...clock.stamp(), ...e }), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
