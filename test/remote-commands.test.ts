@@ -1,16 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort } from './helpers/net.ts';
+import { CommandClient } from './helpers/remote.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { PymodbusSlave } from './peers/pymodbus.ts';
-
-type Reply = Record<string, unknown> & { ok: boolean; command: string; error?: string; problems?: string[] };
 
 describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbus TCP)', () => {
   const tmp = tempDir();
@@ -19,10 +17,8 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   let slave: PymodbusSlave;
   let modbusPort: number;
   let gateway: Supervisor;
-  let ops: MqttClient;
+  let ops: CommandClient;
   let env: NodeJS.ProcessEnv;
-  let seq = 0;
-  const replies: { topic: string; body: Reply; correlation?: string }[] = [];
 
   const goodConfig = () => ({
     gatewayId: 'van-a',
@@ -34,19 +30,7 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     local: { http: { port: 0 }, pin: '2468' },
   });
 
-  /** Publishes a command with an MQTT 5 response topic and correlation data; resolves with the reply or undefined. */
-  async function command(name: string, body: unknown, { gatewayId = 'van-a', waitMs = 30_000 } = {}): Promise<Reply | undefined> {
-    const correlation = `c${++seq}`;
-    const payload = typeof body === 'string' ? body : JSON.stringify(body);
-    await ops.publishAsync(`coldgate/v1/${gatewayId}/cmd/${name}`, payload, { qos: 1, properties: { responseTopic: `coldgate/v1/${gatewayId}/reply/test`, correlationData: Buffer.from(correlation) } });
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      const hit = replies.find((r) => r.correlation === correlation);
-      if (hit) return hit.body;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return undefined;
-  }
+  const command = (...args: Parameters<CommandClient['send']>) => ops.send(...args);
 
   beforeAll(async () => {
     const brokerPort = await freePort();
@@ -57,15 +41,13 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     env = { COLDGATE_MQTT_URL: mosquitto.url };
     writeFileSync(file, JSON.stringify(goodConfig(), null, 2));
     gateway = await startManagedGateway({ file, loaded: loadConfig(file, env), log: silentLogger, env });
-    ops = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5, clientId: 'ops-test' });
-    ops.on('message', (topic, payload, packet) => replies.push({ topic, body: JSON.parse(payload.toString()) as Reply, correlation: packet.properties?.correlationData?.toString() }));
-    await ops.subscribeAsync('coldgate/v1/+/reply/#', { qos: 1 });
+    ops = await CommandClient.connect(mosquitto.url, 'ops-test');
     // The gateway subscribes once connected; ping until it answers.
     for (let i = 0; i < 50 && !(await command('ping', {}, { waitMs: 200 })); i++);
   });
 
   afterAll(async () => {
-    await ops?.endAsync();
+    await ops?.end();
     await gateway?.stop();
     await Promise.all([slave?.stop(), mosquitto?.stop()]);
     tmp.cleanup();
@@ -93,8 +75,8 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   });
 
   it('replies on a 3.1.1 broker through replyTo and correlationId in the body', async () => {
-    await ops.publishAsync('coldgate/v1/van-a/cmd/ping', JSON.stringify({ replyTo: 'coldgate/v1/van-a/reply/v311', correlationId: 'abc' }), { qos: 1 });
-    await expect.poll(() => replies.find((r) => r.topic === 'coldgate/v1/van-a/reply/v311')?.body, { timeout: 5000 }).toMatchObject({ ok: true, command: 'ping', correlationId: 'abc' });
+    await ops.client.publishAsync('coldgate/v1/van-a/cmd/ping', JSON.stringify({ replyTo: 'coldgate/v1/van-a/reply/v311', correlationId: 'abc' }), { qos: 1 });
+    await expect.poll(() => ops.on('coldgate/v1/van-a/reply/v311')[0], { timeout: 5000 }).toMatchObject({ ok: true, command: 'ping', correlationId: 'abc' });
   });
 
   it('ignores a command on another gateway\'s topic', async () => {

@@ -30,9 +30,17 @@ export function systemTreeOf(absolute: string): string | undefined {
   return SYSTEM_TREES.find((t) => norm === t || norm.startsWith(`${t}/`));
 }
 
-export const DataDir = z
-  .string()
-  .min(1)
-  .refine((dir) => !path.posix.isAbsolute(dir) || systemTreeOf(dir) === undefined, {
-    error: (issue) => `must not be under ${systemTreeOf(String(issue.input))}: give a folder on a disk, e.g. /var/lib/coldgate`,
-  });
+/**
+ * A file or folder coldgate reads or writes, on a disk: never in the kernel's trees (a journal
+ * in /proc hangs mkdir; /dev/zero as a CA file would be read forever).
+ */
+export function diskPath(example: string) {
+  return z
+    .string()
+    .min(1)
+    .refine((p) => !path.posix.isAbsolute(p) || systemTreeOf(p) === undefined, {
+      error: (issue) => `must not be under ${systemTreeOf(String(issue.input))}: give a path on a disk, e.g. ${example}`,
+    });
+}
+
+export const DataDir = diskPath('/var/lib/coldgate');
