@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig, parseConfig } from '../src/config/load.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { UplinkConfig } from '../src/config/schema-uplink.ts';
 import { silentLogger } from '../src/core/log.ts';
@@ -14,6 +14,7 @@ import { Journal } from '../src/journal/journal.ts';
 import { readJson } from '../src/local/body.ts';
 import { HttpError } from '../src/local/respond.ts';
 import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
+import { remoteChangeProblems } from '../src/remote/policy.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
 import { startEmbeddedBroker } from '../src/uplink/embedded-broker.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
@@ -392,5 +393,23 @@ describe('the display API body reader', () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('what a remote change may do to the broker credentials (remoteChangeProblems)', () => {
+  const base = { gatewayId: 'van-a', uplink: { url: 'mqtt://broker.example', password: PASSWORD } };
+  const loaded = (doc: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => parseConfig(doc, '/etc/coldgate/config.json', env);
+  const problems = (url: string, passwordSent: boolean, env: NodeJS.ProcessEnv = {}) =>
+    remoteChangeProblems({ current: loaded(base, env), next: loaded({ ...base, uplink: { ...base.uplink, url } }, env), passwordSent }).filter((p) => p.startsWith('uplink.password'));
+
+  it.each([
+    ['the same broker with its default port spelled out', 'mqtt://broker.example:1883', false, {}, 0],
+    ['another host', 'mqtt://evil.example', false, {}, 1],
+    ['another port', 'mqtt://broker.example:1884', false, {}, 1],
+    ['the same host and port, now over TLS', 'mqtts://broker.example:1883', false, {}, 1],
+    ['another host, with its own password', 'mqtt://evil.example', true, {}, 0],
+    ['another host while the password comes from COLDGATE_MQTT_PASSWORD', 'mqtt://evil.example', true, { COLDGATE_MQTT_PASSWORD: 'from-env' }, 1],
+  ])('%s', (_what, url, passwordSent, env, count) => {
+    expect(problems(url, passwordSent, env)).toHaveLength(count);
   });
 });
