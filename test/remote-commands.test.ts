@@ -1,16 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort } from './helpers/net.ts';
+import { CommandClient } from './helpers/remote.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { PymodbusSlave } from './peers/pymodbus.ts';
-
-type Reply = Record<string, unknown> & { ok: boolean; command: string; error?: string; problems?: string[] };
 
 describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbus TCP)', () => {
   const tmp = tempDir();
@@ -19,10 +17,8 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   let slave: PymodbusSlave;
   let modbusPort: number;
   let gateway: Supervisor;
-  let ops: MqttClient;
+  let ops: CommandClient;
   let env: NodeJS.ProcessEnv;
-  let seq = 0;
-  const replies: { topic: string; body: Reply; correlation?: string }[] = [];
 
   const goodConfig = () => ({
     gatewayId: 'van-a',
@@ -34,19 +30,7 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     local: { http: { port: 0 }, pin: '2468' },
   });
 
-  /** Publishes a command with an MQTT 5 response topic and correlation data; resolves with the reply or undefined. */
-  async function command(name: string, body: unknown, { gatewayId = 'van-a', waitMs = 30_000 } = {}): Promise<Reply | undefined> {
-    const correlation = `c${++seq}`;
-    const payload = typeof body === 'string' ? body : JSON.stringify(body);
-    await ops.publishAsync(`coldgate/v1/${gatewayId}/cmd/${name}`, payload, { qos: 1, properties: { responseTopic: 'ops/replies/test', correlationData: Buffer.from(correlation) } });
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      const hit = replies.find((r) => r.correlation === correlation);
-      if (hit) return hit.body;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return undefined;
-  }
+  const command = (...args: Parameters<CommandClient['send']>) => ops.send(...args);
 
   beforeAll(async () => {
     const brokerPort = await freePort();
@@ -57,15 +41,13 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     env = { COLDGATE_MQTT_URL: mosquitto.url };
     writeFileSync(file, JSON.stringify(goodConfig(), null, 2));
     gateway = await startManagedGateway({ file, loaded: loadConfig(file, env), log: silentLogger, env });
-    ops = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5, clientId: 'ops-test' });
-    ops.on('message', (topic, payload, packet) => replies.push({ topic, body: JSON.parse(payload.toString()) as Reply, correlation: packet.properties?.correlationData?.toString() }));
-    await ops.subscribeAsync('ops/replies/#', { qos: 1 });
+    ops = await CommandClient.connect(mosquitto.url, 'ops-test');
     // The gateway subscribes once connected; ping until it answers.
     for (let i = 0; i < 50 && !(await command('ping', {}, { waitMs: 200 })); i++);
   });
 
   afterAll(async () => {
-    await ops?.endAsync();
+    await ops?.end();
     await gateway?.stop();
     await Promise.all([slave?.stop(), mosquitto?.stop()]);
     tmp.cleanup();
@@ -82,7 +64,7 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   });
 
   it('answers garbage, unknown commands and bad bodies with an error, and keeps working', async () => {
-    expect(await command('ping', '{not json')).toMatchObject({ ok: false, error: expect.stringMatching(/^payload is not JSON/) });
+    expect(await command('ping', '{not json')).toMatchObject({ ok: false, error: expect.stringMatching(/^payload is not valid JSON at line 1, column 2: /) });
     expect(await command('reboot', {})).toMatchObject({ ok: false, error: expect.stringMatching(/unknown command "reboot" \(known: ping, status, get-config, set-config, ack-alarm, start-trip, end-trip\)/) });
     const bad = (await command('ack-alarm', { alarmId: 7, extra: true }))!;
     expect(bad).toMatchObject({ ok: false, error: 'bad ack-alarm body' });
@@ -93,8 +75,8 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   });
 
   it('replies on a 3.1.1 broker through replyTo and correlationId in the body', async () => {
-    await ops.publishAsync('coldgate/v1/van-a/cmd/ping', JSON.stringify({ replyTo: 'ops/replies/v311', correlationId: 'abc' }), { qos: 1 });
-    await expect.poll(() => replies.find((r) => r.topic === 'ops/replies/v311')?.body, { timeout: 5000 }).toMatchObject({ ok: true, command: 'ping', correlationId: 'abc' });
+    await ops.client.publishAsync('coldgate/v1/van-a/cmd/ping', JSON.stringify({ replyTo: 'coldgate/v1/van-a/reply/v311', correlationId: 'abc' }), { qos: 1 });
+    await expect.poll(() => ops.on('coldgate/v1/van-a/reply/v311')[0], { timeout: 5000 }).toMatchObject({ ok: true, command: 'ping', correlationId: 'abc' });
   });
 
   it('ignores a command on another gateway\'s topic', async () => {
@@ -113,7 +95,7 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     const config = got.config as ReturnType<typeof goodConfig>;
     expect([config.uplink.password, config.local.pin]).toEqual(['(unchanged)', '(unchanged)']);
     config.probes.push({ id: 'p2', bus: 'b', unit: 1, address: 1, intervalMs: 500, compartment: 'chiller' });
-    const applied = (await command('set-config', { config, deadlineMs: 10_000 }))!;
+    const applied = (await command('set-config', { config, deadlineMs: 10_000, by: 'ops' }))!;
     expect(applied).toMatchObject({ ok: true, outcome: 'applied', file, previous: `${file}.prev` });
     const written = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof goodConfig>;
     expect(written.probes.map((p) => p.id)).toEqual(['p1', 'p2']);
@@ -126,12 +108,12 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
   it('refuses an invalid config with every problem in the reply and changes nothing', async () => {
     const before = readFileSync(file, 'utf8');
     const config = { ...goodConfig(), probes: [{ id: 'p1', bus: 'nope', unit: 1, address: 0, compartment: 'chiller' }], local: { pin: '24a8' } };
-    const refused = (await command('set-config', { config }))!;
-    expect(refused).toMatchObject({ ok: false, error: 'refused: the config is not valid; nothing changed' });
+    const refused = (await command('set-config', { config, by: 'ops' }))!;
+    expect(refused).toMatchObject({ ok: false, error: 'refused: the config is not valid or not allowed remotely; nothing changed' });
     // A near-miss PIN is as good as the PIN: the reply (on the broker, in the cloud's logs) never carries it.
-    expect(refused.problems).toEqual(['local.pin: expected a PIN of 4 to 8 digits, received (redacted)', expect.stringMatching(/^probes\[0\]\.bus: no bus with id "nope"/)]);
+    expect(refused.problems).toEqual(expect.arrayContaining(['local.pin: expected a PIN of 4 to 8 digits, received (redacted)', expect.stringMatching(/^probes\[0\]\.bus: no bus with id "nope"/)]));
     expect(JSON.stringify(refused)).not.toContain('24a8');
-    expect((await command('set-config', { config: { ...goodConfig(), gatewayId: 'van-z' } }))!.problems).toEqual([expect.stringMatching(/^gatewayId: stays "van-a"/)]);
+    expect((await command('set-config', { config: { ...goodConfig(), gatewayId: 'van-z' }, by: 'ops' }))!.problems).toEqual([expect.stringMatching(/^gatewayId: stays "van-a"/)]);
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
@@ -139,9 +121,9 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     const before = readFileSync(file, 'utf8');
     const config = { ...goodConfig(), probes: [{ id: 'ghost', bus: 'b', unit: 9, address: 0, intervalMs: 500, compartment: 'chiller' }] };
     const started = Date.now();
-    const reply = (await command('set-config', { config, deadlineMs: 2000 }))!;
+    const reply = (await command('set-config', { config, deadlineMs: 2000, by: 'ops' }))!;
     expect(reply).toMatchObject({ ok: false, outcome: 'rolled-back', rejected: `${file}.rejected` });
-    expect(reply.error).toMatch(/^rolled back: the devices did not all answer within 2000 ms; the previous config runs again/);
+    expect(reply.error).toMatch(/^rolled back: the new config did not come up within 2000 ms; the previous config runs again/);
     expect(reply.problems).toEqual([expect.stringMatching(/^probe ghost: .*timeout/)]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(readFileSync(file, 'utf8')).toBe(before);

@@ -33,6 +33,18 @@ export const LocalHttpConfig = z.strictObject({
 });
 export type LocalHttpConfig = z.infer<typeof LocalHttpConfig>;
 
+/**
+ * What the remote `set-config` may change besides the ordinary fields. Off by default: whoever
+ * can send commands should not be able to lock the driver out or move the journal. Only an
+ * installer editing the file on the box can change these flags (set-config refuses to).
+ */
+export const RemoteChanges = z
+  .strictObject({
+    pin: z.boolean().default(false).describe('set-config may change or remove local.pin'),
+    dataDir: z.boolean().default(false).describe('set-config may change dataDir'),
+  })
+  .default({ pin: false, dataDir: false });
+
 export const LocalConfig = z.strictObject({
   http: LocalHttpConfig.default({ host: '127.0.0.1', port: 8080, allowedHosts: [] }),
   pin: z
@@ -42,6 +54,7 @@ export const LocalConfig = z.strictObject({
     .describe('needed on the display to acknowledge alarms and start or end trips'),
   outputs: z.array(AlarmOutputConfig).default([{ type: 'console' }]).describe('buzzer, relay and console: on while an alarm is not acknowledged'),
   outputSeverity: AlarmSeverity.default('warning').describe('lowest severity that switches the outputs on'),
+  remoteChanges: RemoteChanges.describe('fields the remote set-config command may change; only the file on the box can change this'),
   historyHours: intIn(1, 48).default(4).describe('hours of temperatures kept for the display\'s chart (in memory)'),
 });
 export type LocalConfig = z.infer<typeof LocalConfig>;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { Host, intIn, Millis, Port } from './schema-common.ts';
+import { diskPath, Host, intIn, Millis, Port } from './schema-common.ts';
 
 export const TlsConfig = z.strictObject({
-  ca: z.string().min(1).optional().describe('path to the CA certificate (PEM) that signed the broker'),
-  cert: z.string().min(1).optional().describe('path to the client certificate (PEM) for mutual TLS'),
-  key: z.string().min(1).optional().describe('path to the client private key (PEM) for mutual TLS'),
+  ca: diskPath('/etc/coldgate/ca.pem').optional().describe('path to the CA certificate (PEM) that signed the broker'),
+  cert: diskPath('/etc/coldgate/van-0042.crt').optional().describe('path to the client certificate (PEM) for mutual TLS'),
+  key: diskPath('/etc/coldgate/van-0042.key').optional().describe('path to the client private key (PEM) for mutual TLS'),
   rejectUnauthorized: z.boolean().default(true),
 });
 

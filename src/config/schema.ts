@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from './schema-common.ts';
+import { DataDir, Id } from './schema-common.ts';
 import { UplinkConfig } from './schema-uplink.ts';
 import { JournalConfig } from './schema-journal.ts';
 import { LocalConfig } from './schema-local.ts';
@@ -13,7 +13,7 @@ import { HealthAlarmsConfig, InputConfig, SiteConfig, TripsConfig } from './sche
 export const GatewayConfigShape = z.strictObject({
   $schema: z.string().optional(),
   gatewayId: Id.describe('unique per box; part of every MQTT topic and the de-duplication key'),
-  dataDir: z.string().min(1).default('./data').describe('journal and state; relative paths are relative to the config file'),
+  dataDir: DataDir.default('./data').describe('journal and state; relative paths are relative to the config file'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   journal: JournalConfig.default(JournalConfig.parse({})),
   uplink: UplinkConfig.default(UplinkConfig.parse({})),

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { z } from 'zod';
+import { parseJsonText } from '../config/json-text.ts';
 import { HttpError } from './respond.ts';
 
 /** A PIN pad sends a few dozen bytes; anything near this limit is not from the display. */
@@ -24,9 +25,9 @@ export async function readJson<S extends z.ZodType>(req: http.IncomingMessage, s
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
+    raw = parseJsonText(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `body is ${(err as Error).message}`);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new HttpError(400, `invalid body: ${z.prettifyError(parsed.error).replace(/\n\s*/g, ' ')}`, {}, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));

@@ -63,9 +63,9 @@ export function replaceConfigFile(file: string, text: string): string | undefine
   return backup;
 }
 
-/** Puts FILE.prev back in place; the config that failed is kept as FILE.rejected. */
-export function restorePreviousConfig(file: string): void {
+/** Keeps a config that was tried and rolled back as FILE.rejected (same owner and mode as FILE); FILE itself is not touched. */
+export function keepRejectedConfig(file: string, text: string): string {
   const owner = ownership(file);
-  writeAtomic(rejectedOf(file), (tmp) => copyFileSync(file, tmp), owner);
-  writeAtomic(file, (tmp) => copyFileSync(previousOf(file), tmp), owner);
+  writeAtomic(rejectedOf(file), (tmp) => writeFileSync(tmp, text, { mode: owner.mode }), owner);
+  return rejectedOf(file);
 }

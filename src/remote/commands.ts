@@ -4,12 +4,13 @@ import { intIn } from '../config/schema-common.ts';
 /**
  * Fields every command body may carry. `replyTo` stands in for the MQTT 5 response topic on
  * 3.1.1 brokers, and `correlationId` for its correlation data; both come back in the reply.
+ * Either topic must lie under the gateway's `reply/` prefix (checked by the handler).
  */
 const Common = {
   correlationId: z.string().min(1).max(128).optional(),
   replyTo: z.string().min(1).max(256).regex(/^[^#+]+$/, 'must be a topic without wildcards').optional(),
 };
-const Who = z.string().min(1).max(64).describe('who asked, for the alarm and trip records');
+const Who = z.string().min(1).max(64).describe('who asked, for the alarm, trip and config change records');
 
 /** Request bodies by command name: `coldgate/v1/{gatewayId}/cmd/{name}`. */
 export const COMMAND_BODIES = {
@@ -19,7 +20,8 @@ export const COMMAND_BODIES = {
   'set-config': z.strictObject({
     ...Common,
     config: z.record(z.string(), z.unknown()).describe('the whole config file, as get-config returns it'),
-    deadlineMs: intIn(1000, 120_000).default(20_000).describe('how long the devices get to answer before the change is rolled back'),
+    deadlineMs: intIn(1000, 120_000).default(20_000).describe('how long each step (stop, start, the devices answering) may take before the change is rolled back'),
+    by: Who,
   }),
   'ack-alarm': z.strictObject({ ...Common, alarmId: z.string().min(1).max(200), by: Who }),
   'start-trip': z.strictObject({ ...Common, by: Who }),

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { formatIssues } from '../config/errors.ts';
-import { type JsonTextError, parseJsonText } from '../config/json-text.ts';
+import { parseJsonText } from '../config/json-text.ts';
 import { readJsonFile } from '../config/load.ts';
 import type { Logger } from '../core/log.ts';
 import { VERSION } from '../runtime/version.ts';
+import { MAX_COMMAND_BYTES } from '../uplink/packet-size.ts';
+import { isReplyTopic, topicsFor } from '../uplink/topics.ts';
 import type { IncomingCommand } from '../uplink/uplink.ts';
+import { configChangeEvent } from './change-event.ts';
 import { COMMAND_BODIES, COMMAND_NAMES, isCommandName, type CommandBody, type CommandName, type ReplyHead } from './commands.ts';
-import { redactSecrets, restoreSecrets } from './secrets.ts';
+import { configChanges } from './config-diff.ts';
+import { remoteChangeProblems } from './policy.ts';
+import { KEEP, redactSecrets, restoreSecrets, secretAt } from './secrets.ts';
 import type { Supervisor } from './supervisor.ts';
 
 type Result = Record<string, unknown> & { ok?: boolean; error?: string; problems?: string[] };
@@ -49,13 +54,18 @@ function handlers(sup: Supervisor): Handlers {
       };
     },
     'get-config': () => ({ file: sup.file, config: redactSecrets(readDoc(sup.file)), overrides: sup.current().loaded.overrides }),
-    'set-config': async ({ config, deadlineMs }) => {
-      const { doc, missing } = restoreSecrets(config, readDoc(sup.file));
+    'set-config': async ({ config, deadlineMs, by }) => {
+      const before = readDoc(sup.file);
+      const { doc, missing } = restoreSecrets(config, before);
       if (missing.length) throw new CommandError('refused: nothing to keep', missing.map((m) => `${m}: marked unchanged, but the current config has none: send the value`));
-      const result = await sup.applyConfig(doc, deadlineMs);
-      if (result.outcome === 'refused') throw new CommandError('refused: the config is not valid; nothing changed', result.problems);
+      const password = secretAt(config, 'uplink.password');
+      const passwordSent = typeof password === 'string' && password !== KEEP;
+      const result = await sup.applyConfig(doc, deadlineMs, (next, current) => remoteChangeProblems({ current, next, passwordSent }));
+      const { gateway, loaded } = sup.current();
+      gateway.event(configChangeEvent(loaded.config.gatewayId, `remote:${by}`, result.outcome, configChanges(before, doc)));
+      if (result.outcome === 'refused') throw new CommandError('refused: the config is not valid or not allowed remotely; nothing changed', result.problems);
       if (result.outcome === 'rolled-back')
-        return { ok: false, outcome: result.outcome, error: `rolled back: the devices did not all answer within ${deadlineMs} ms; the previous config runs again (the refused one is kept in ${result.rejected})`, problems: result.problems, rejected: result.rejected };
+        return { ok: false, outcome: result.outcome, error: `rolled back: the new config did not come up within ${deadlineMs} ms; the previous config runs again (the refused one is kept in ${result.rejected})`, problems: result.problems, rejected: result.rejected };
       return { outcome: result.outcome, file: result.file, previous: result.previous, devices: result.devices };
     },
     'ack-alarm': ({ alarmId, by }) => {
@@ -83,23 +93,30 @@ export function createCommandHandler(supervisor: Promise<Supervisor>, log: Logge
   async function handle(command: IncomingCommand): Promise<void> {
     // A command that arrives while the first start is still under way waits for it.
     const sup = await supervisor;
-    const head: ReplyHead = { command: command.name, gatewayId: sup.current().loaded.config.gatewayId, ok: false };
+    const { gatewayId, uplink } = sup.current().loaded.config;
+    const topics = topicsFor(uplink.topicRoot, gatewayId);
+    const head: ReplyHead = { command: command.name, gatewayId, ok: false };
     let target = command;
     let body: unknown = {};
     let out: ReplyHead & Record<string, unknown>;
     try {
+      if (command.payload.length > MAX_COMMAND_BYTES) throw new CommandError(`payload too large: ${command.payload.length} bytes, at most ${MAX_COMMAND_BYTES}`);
       const text = command.payload.toString('utf8').trim();
       try {
         body = text === '' ? {} : parseJsonText(text);
       } catch (err) {
         // Where, never what: a set-config payload holds the broker password.
-        const e = err as JsonTextError;
-        throw new CommandError(`payload is not JSON (line ${e.line}, column ${e.column}: ${e.reason})`);
+        throw new CommandError(`payload is ${(err as Error).message}`);
       }
       if (typeof body === 'object' && body !== null) {
         const { replyTo, correlationId } = body as { replyTo?: unknown; correlationId?: unknown };
-        if (!command.responseTopic && typeof replyTo === 'string' && !/[#+]/.test(replyTo)) target = { ...command, responseTopic: replyTo };
+        if (!command.responseTopic && typeof replyTo === 'string') target = { ...command, responseTopic: replyTo };
         if (typeof correlationId === 'string') head.correlationId = correlationId;
+      }
+      // A reply elsewhere would let a sender make the box publish on its own data topics or another gateway's.
+      if (target.responseTopic !== undefined && !isReplyTopic(topics, target.responseTopic)) {
+        log.warn({ command: command.name, replyTo: target.responseTopic, allowed: `${topics.replies}#` }, 'command ignored: its reply topic is outside the reply prefix');
+        return;
       }
       if (!isCommandName(command.name)) throw new CommandError(`unknown command "${command.name}" (known: ${COMMAND_NAMES.join(', ')})`);
       const parsed = COMMAND_BODIES[command.name].safeParse(body, { reportInput: true });

@@ -17,15 +17,24 @@ function parentOf(doc: Doc, keys: readonly string[]): Doc | undefined {
   return node as Doc;
 }
 
-/** A copy of `doc` with every secret that is set replaced by the marker. */
-export function redactSecrets(doc: Doc): Doc {
+/**
+ * A copy of `doc` with every secret that is set replaced by `mark(path, value)`, by default
+ * the marker that set-config understands as "keep the current value".
+ */
+export function redactSecrets(doc: Doc, mark: (path: string, value: unknown) => unknown = () => KEEP): Doc {
   const out = structuredClone(doc);
   for (const keys of SECRET_PATHS) {
     const parent = parentOf(out, keys);
     const leaf = keys[keys.length - 1]!;
-    if (parent && parent[leaf] !== undefined) parent[leaf] = KEEP;
+    if (parent && parent[leaf] !== undefined) parent[leaf] = mark(keys.join('.'), parent[leaf]);
   }
   return out;
+}
+
+/** The secret at `path` (e.g. `uplink.password`) in `doc`, if there is one. */
+export function secretAt(doc: Doc, path: string): unknown {
+  const keys = path.split('.');
+  return parentOf(doc, keys)?.[keys[keys.length - 1]!];
 }
 
 /**

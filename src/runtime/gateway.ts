@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/schema.ts';
 import { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { DeviceHealth, RecordDraft } from '../core/types.ts';
+import type { DeviceHealth, EventDraft, RecordDraft } from '../core/types.ts';
 import { createRulesEngine, journalRulesStore, type RulesEngine } from '../rules/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
@@ -22,6 +22,8 @@ export interface Gateway {
   health(): DeviceHealth[];
   /** Answers a command (src/remote) on the topic its sender named; dropped while offline. */
   reply(command: IncomingCommand, body: unknown): void;
+  /** A system event (e.g. a remote config change), stamped and sent the way alarm events go. */
+  event(e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>): void;
   stop(): Promise<void>;
 }
 
@@ -72,14 +74,15 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     const rulesLog = log.child({ mod: 'rules' });
     // The display exists only after the rules engine; events before that have nothing to show.
     let local: LocalServer | undefined;
+    // Shown and logged at once; the journal records it, holding it in memory while the disk
+    // refuses writes, so nothing is lost offline or on a full disk short of a restart.
+    const emit = (event: EventDraft) => {
+      local?.onEvent(event);
+      rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message);
+      journal.append(event).catch((err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not recorded'));
+    };
     const rules = createRulesEngine(cfg, {
-      // Shown and logged at once; the journal records it, holding it in memory while the disk
-      // refuses writes, so nothing is lost offline or on a full disk short of a restart.
-      emit: (event) => {
-        local?.onEvent(event);
-        rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message);
-        journal.append(event).catch((err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not recorded'));
-      },
+      emit,
       // Saved in the journal's own commits, atomically with the events it describes.
       store: journalRulesStore(journal),
       clock,
@@ -156,7 +159,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), stop: stopAll };
+    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), event: (e) => emit({ kind: 'event', ...clock.stamp(), ...e }), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

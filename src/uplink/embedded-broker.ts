@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from '../core/log.ts';
+import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
 
 export interface EmbeddedBroker {
   url: string;
@@ -10,6 +11,8 @@ export interface EmbeddedBroker {
 /**
  * An in-process MQTT broker (aedes) so the demo runs with nothing installed. aedes speaks
  * MQTT 3.1.1 only, so the uplink talks 3.1.1 to it; real deployments use an MQTT 5 broker.
+ * aedes has no packet size limit and it shares the gateway's memory: a client that announces a
+ * packet over MAX_INCOMING_PACKET_BYTES is disconnected before the packet is buffered.
  */
 export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker();
@@ -17,6 +20,10 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
+    watchPacketSizes(socket, MAX_INCOMING_PACKET_BYTES, (bytes) => {
+      log.warn({ bytes, max: MAX_INCOMING_PACKET_BYTES, peer: `${socket.remoteAddress}:${socket.remotePort}` }, 'MQTT packet over the size limit: client disconnected');
+      socket.destroy();
+    });
     socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {

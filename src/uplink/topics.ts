@@ -6,6 +6,13 @@ export interface Topics {
   events: string;
   /** `cmd/+` subscription filter and the prefix commands arrive under. */
   commands: string;
+  /** The only prefix replies go under, so that broker ACLs can scope what a gateway may publish. */
+  replies: string;
+}
+
+/** Whether `topic` is a reply topic of this gateway: `{replies}` followed by a non-empty, wildcard-free rest. */
+export function isReplyTopic(topics: Topics, topic: string): boolean {
+  return topic.startsWith(topics.replies) && topic.length > topics.replies.length && !/[#+\u0000]/.test(topic);
 }
 
 export function topicsFor(root: string, gatewayId: string): Topics {
@@ -16,5 +23,6 @@ export function topicsFor(root: string, gatewayId: string): Topics {
     telemetry: `${base}/telemetry`,
     events: `${base}/events`,
     commands: `${base}/cmd/`,
+    replies: `${base}/reply/`,
   };
 }

@@ -5,9 +5,10 @@ import type { UplinkConfig } from '../config/schema-uplink.ts';
 import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
 import { CONTENT_TYPE, encodeBatch, type BatchSource, type EncodedBatch } from './encode.ts';
+import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readTls } from './tls.ts';
-import { topicsFor, type Topics } from './topics.ts';
+import { isReplyTopic, topicsFor, type Topics } from './topics.ts';
 
 interface InFlight {
   toSeq: number;
@@ -94,6 +95,8 @@ export class Uplink {
       password: cfg.password,
       will: { topic: this.topics.status, payload: Buffer.from(JSON.stringify({ online: false, gatewayId: this.deps.gatewayId })), qos: 1, retain: true },
     };
+    // An MQTT 5 broker then drops larger messages for this client instead of sending them.
+    if (cfg.protocolVersion === 5) options.properties = { maximumPacketSize: MAX_INCOMING_PACKET_BYTES };
     Object.assign(options, readTls(cfg.tls));
     return options;
   }
@@ -107,6 +110,11 @@ export class Uplink {
   private connect(options: IClientOptions): void {
     const client = mqtt.connect(this.cfg.url, options);
     this.client = client;
+    // MQTT.js buffers a whole packet before it looks at its size (and 3.1.1 cannot announce a limit): cut the connection at the header.
+    watchPacketSizes(client.stream, MAX_INCOMING_PACKET_BYTES, (bytes) => {
+      this.deps.log.warn({ bytes, max: MAX_INCOMING_PACKET_BYTES, url: this.cfg.url }, 'broker sent a packet over the size limit: reconnecting');
+      client.stream.destroy();
+    });
     client.on('connect', () => {
       if (client === this.client) this.onConnect(client);
     });
@@ -137,9 +145,16 @@ export class Uplink {
     void this.pump();
   }
 
-  /** Sends a command's reply to the topic the sender named, with its correlation data (MQTT 5). */
+  /**
+   * Sends a command's reply to the topic the sender named, with its correlation data (MQTT 5);
+   * only under this gateway's `reply/` prefix, never on its own data topics or another gateway's.
+   */
   reply(command: IncomingCommand, body: unknown): void {
     if (!command.responseTopic || !this.client?.connected) return;
+    if (!isReplyTopic(this.topics, command.responseTopic)) {
+      this.deps.log.warn({ topic: command.responseTopic, allowed: `${this.topics.replies}#` }, 'reply not sent: topic outside the reply prefix');
+      return;
+    }
     const options: IClientPublishOptions = { qos: 1 };
     if (this.cfg.protocolVersion === 5) options.properties = { contentType: CONTENT_TYPE, correlationData: command.correlationData };
     this.client.publish(command.responseTopic, JSON.stringify(body), options);
