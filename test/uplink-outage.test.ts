@@ -107,7 +107,7 @@ it.runIf(haveMosquitto)('a backlog drains no faster than rateLimitBytesPerSec', 
   await collector.connect();
   cleanups.push(() => collector.close());
   const rate = 10_000;
-  const uplink = new Uplink(UplinkConfig.parse({ url: broker.url, rateLimitBytesPerSec: rate, batchMaxRecords: 2000, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId, version: 'test', latest: () => ({}) });
+  const uplink = new Uplink(UplinkConfig.parse({ url: broker.url, rateLimitBytesPerSec: rate, batchMaxRecords: 2000, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId, version: 'test', latest: () => ({ doc: {}, changeKey: '' }) });
   const started = Date.now();
   uplink.start();
   cleanups.push(() => uplink.stop());
