@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../src/journal/journal.ts';
-import { Uplink } from '../src/uplink/uplink.ts';
+import { Uplink, type LatestSnapshot } from '../src/uplink/uplink.ts';
 import { reconnectDelay } from '../src/uplink/reconnect.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { UplinkConfig } from '../src/config/schema-uplink.ts';
@@ -34,11 +34,11 @@ const reading = (probe: number, value: number): RecordDraft => ({ kind: 'tempera
 const alarm = (): RecordDraft => ({ kind: 'event', ts: new Date().toISOString(), tq: 'system', type: 'alarm.raised', severity: 'critical', source: 'front', message: 'front above 5 C' });
 
 /** A journal and an uplink as the gateway has them, a collector on the broker, and a van that polls 8 probes every 100 ms. */
-async function van(name: string, uplink: Record<string, unknown>) {
+async function van(name: string, uplink: Record<string, unknown>, latest: () => LatestSnapshot = () => ({ doc: { gatewayId: name }, changeKey: '' })) {
   const journal = await Journal.open(path.join(tmp.dir, name), JournalConfig.parse({}), silentLogger);
   const collector = new Collector(broker.url, `coldgate/v1/${name}/#`);
   await collector.connect();
-  const link = new Uplink(UplinkConfig.parse({ url: broker.url, ...uplink }), { journal, log: silentLogger, gatewayId: name, version: 'test', latest: () => ({ doc: { gatewayId: name }, changeKey: '' }) });
+  const link = new Uplink(UplinkConfig.parse({ url: broker.url, ...uplink }), { journal, log: silentLogger, gatewayId: name, version: 'test', latest });
   const accepted: [number, number][] = [];
   let poll = 0;
   const poller = setInterval(() => {
@@ -92,6 +92,23 @@ describe.runIf(haveMosquitto)('uplink cadence (mosquitto)', () => {
     expect(later.length).toBeGreaterThanOrEqual(4);
     expect(batches.length).toBeLessThanOrEqual(8);
     for (const b of later) expect(b.records!.length).toBeGreaterThanOrEqual(56);
+  }, 20_000);
+
+  it('publishes latest compressed when what it shows changes, not on every offer', async () => {
+    let changeKey = 'a';
+    const doc = { gatewayId: 'van-latest', compartments: Array.from({ length: 32 }, (_, i) => ({ id: `c${i}`, state: 'ok', value: 3 })) };
+    const { collector, link } = await van('van-latest', {}, () => ({ doc, changeKey }));
+    link.start();
+    const latest = () => collector.arrivals.filter((a) => a.topic.endsWith('/latest') && !a.retained);
+    await waitFor(() => latest().length === 1, 5000, 'latest after the connect');
+    for (let i = 0; i < 20; i++) {
+      if (i === 10) changeKey = 'b';
+      link.publishLatest();
+      await sleep(50);
+    }
+    await sleep(300);
+    expect(latest().map((a) => a.body)).toEqual([doc, doc]);
+    expect(latest()[0]!.payloadBytes).toBeLessThan(JSON.stringify(doc).length / 4);
   }, 20_000);
 
   it('after the broker was down 10 s, delivers within 3 s of its return, and loses nothing', async () => {

@@ -31,6 +31,7 @@ const cases: [string, JournalRecord[]][] = [
   ['scales differ per probe and within one', [t(1, 0, 'p1', 4), t(2, 0, 'p2', 4.25), t(3, 1000, 'p1', 4.125), t(4, 1000, 'p2', -4)]],
   ['polls across midnight and a year end', polls(8, 4, (p, i) => (p * 7 + i) / 10).map((r) => ({ ...r, ts: new Date(Date.UTC(2024, 11, 31, 23, 59, 58) + (Date.parse(r.ts) - T0)).toISOString() }))],
   ['128 probes, 5 polls, slow change', polls(128, 5, (p, i) => 3 + ((p + i) % 3) / 10)],
+  ['each reading of a poll stamped on its own, later or earlier', polls(16, 6, (p, i) => (p - i) / 10).map((r, i) => ({ ...r, ts: at(Math.floor(i / 16) * 1000 + ((i * 37) % 50) - 10) }))],
 ];
 
 describe('coldgate.batch/4 codec', () => {
@@ -51,12 +52,12 @@ describe('coldgate.batch/4 codec', () => {
       t(11, 0, 'p1', 4.2),
       t(12, 0, 'p2', -18.5, { compartment: 'rear' }),
       t(14, 1000, 'p1', 4.3),
-      t(15, 1000, 'p2', -18.5, { compartment: 'rear' }),
+      t(15, 1002, 'p2', -18.5, { compartment: 'rear' }),
     ];
     const { probes, rows, records: rest } = batchDoc(van, 'telemetry', records);
     expect({ probes, rows, rest }).toEqual({
       probes: [{ probe: 'p1', compartment: 'front', scale: 1 }, { probe: 'p2', compartment: 'rear', scale: 1 }],
-      rows: [{ t: 1704067200000, s: 11, p: [0, 1], v: [42, -185] }, { t: 1000, s: 2, v: [1, 0] }],
+      rows: [{ t: 1704067200000, s: 11, p: [0, 1], v: [42, -185] }, { t: 1000, s: 2, v: [1, 0], d: [0, 2] }],
       rest: [],
     });
   });
@@ -75,6 +76,11 @@ describe('coldgate.batch/4 codec', () => {
     expect(payload.length * 5).toBeLessThan(encodeBatch(van, 'telemetry', records, 'identity').length);
   });
 
+  it('keeps the preset dictionary frozen: consumers find it by its DICTID', () => {
+    // A different dictionary is a new DICTID added beside this one (wire/dictionary.ts), never an edit.
+    expect(DICTIONARY_ID.toString(16)).toBe('fd4e0292');
+  });
+
   it('refuses what it cannot decode, naming why', () => {
     expect(() => unpack(Buffer.from('hello'))).toThrow(/neither JSON nor zlib \(first bytes 68656c6c\)/);
     expect(() => unpack(Buffer.alloc(0))).toThrow(/first bytes none/);
@@ -85,6 +91,7 @@ describe('coldgate.batch/4 codec', () => {
     const doc = batchDoc(van, 'telemetry', [t(1, 0, 'p1', 4)]);
     expect(() => decodeBatch(Buffer.from(JSON.stringify({ ...doc, rows: [{ t: 0, s: 1, p: [3], v: [1] }] })))).toThrow('batch rows[0].p[0]: no probe 3 (the batch names 1)');
     expect(() => decodeBatch(Buffer.from(JSON.stringify({ ...doc, count: 2 })))).toThrow('batch count 2 but it holds 1 records');
+    expect(() => decodeBatch(Buffer.from(JSON.stringify({ ...doc, rows: [{ t: 0, s: 1, p: [0], v: [1], d: [0, 1] }] })))).toThrow('batch rows[0]: 1 values and 2 offsets for 1 probes');
     // Plain zlib without the dictionary (another producer) is read too.
     expect(decodeJson(Buffer.from([0x78, 0x9c, 0xab, 0x56, 0x4a, 0x54, 0xb2, 0x32, 0xac, 0x05, 0x00, 0x08, 0x2a, 0x02, 0x09]))).toEqual({ a: 1 });
   });

@@ -44,6 +44,9 @@ export interface SteadyResult {
   wire_bytes_per_reading: number;
   /** Payload bytes per reading at the subscriber, by topic (MQTT framing not included). */
   payload_bytes_per_reading: { telemetry: number; events: number; latest: number };
+  /** One `latest` message (sent on change and every 60 s: the window may hold none), and its plain JSON. */
+  latest_bytes: number;
+  latest_json_bytes: number;
   /** The same readings' payload bytes in coldgate.batch/3 at its 500 ms cadence, with its 10 s plain `latest`. */
   v3_payload_bytes_per_reading: number;
   readings_per_s: number;
@@ -134,6 +137,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
   const v3Windows = new Map<number, JournalRecord[]>();
   let v3Events = 0;
   let latestPlainBytes = 0;
+  let latestBytes = 0;
   let incarnation = '';
   // A persistent session: the subscription survives the broker restart at the end.
   const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: false, clientId: `steady-${process.pid}`, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 100 });
@@ -142,7 +146,9 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     const leaf = topic.slice(topic.lastIndexOf('/') + 1);
     if (leaf === 'latest') {
       if (measuring && !packet.retain) payloadBytes.latest += payload.length;
+      latestBytes = payload.length;
       latestPlainBytes = Buffer.byteLength(JSON.stringify(decodeJson(payload)));
+      if (process.env.COLDGATE_BENCH_DUMP_LATEST) writeFileSync(process.env.COLDGATE_BENCH_DUMP_LATEST, JSON.stringify(decodeJson(payload)));
     }
     if (leaf !== 'telemetry' && leaf !== 'events') return;
     lastBatchAt = now;
@@ -220,6 +226,8 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),
       payload_bytes_per_reading: { telemetry: perReading(payloadBytes.telemetry), events: perReading(payloadBytes.events), latest: perReading(payloadBytes.latest) },
+      latest_bytes: latestBytes,
+      latest_json_bytes: latestPlainBytes,
       v3_payload_bytes_per_reading: perReading(v3),
       readings_per_s: round(counted / elapsed),
       delay_ms_median: percentile(readingDelays, 50),

@@ -177,11 +177,15 @@ export class Collector {
     return out;
   }
 
-  /** Seqs up to the highest that arrived which neither arrived nor lie in a gap record's range. */
-  unexplained(): number[] {
+  /**
+   * Seqs up to `through` (default: the highest that arrived) which neither arrived nor lie in a
+   * gap record's range. Events go at once and telemetry once per interval, so a gateway stopped
+   * under load leaves telemetry below its last event's seq unsent: pass what was accepted then.
+   */
+  unexplained(through?: number): number[] {
     const out: number[] = [];
-    let max = 0;
-    for (const s of this.seen.keys()) if (s > max) max = s;
+    let max = through ?? 0;
+    if (through === undefined) for (const s of this.seen.keys()) if (s > max) max = s;
     const inGap = (s: number) => this.gaps.some((g) => s >= g.fromSeq && s <= g.toSeq);
     for (let s = 1; s <= max; s++) if (!this.seen.has(s) && !inGap(s)) out.push(s);
     return out;

@@ -6,22 +6,23 @@ export const BATCH_SCHEMA = 'coldgate.batch/4';
 
 /**
  * coldgate.batch/4 (contract: ../contract/batch.schema.json): one MQTT message carrying many
- * records of one lane. Good temperature readings travel as rows: the readings of one poll share
- * a stamp and consecutive seqs, so a row is one stamp delta, one seq delta and one value delta
- * per probe; each batch names its own probes (no manifest to look up, so a reading can never be
+ * records of one lane. Good temperature readings travel as rows: the readings of one poll have
+ * consecutive seqs and stamps a few ms apart, so a row is one stamp delta, one seq delta, and
+ * per probe a value delta and a stamp offset; each batch names its own probes (no manifest to look up, so a reading can never be
  * put on another probe's account after a config change). Everything else (faults, nulls,
  * positions, events, gaps, odd values) is in `records` verbatim. Decoding gives back exactly
  * the records that went in, in seq order.
  *
  * Worked example: p1 (front) and p2 (rear) read at seq 11, 12 (4.2, -18.5) and seq 14, 15 one
- * second later (4.3, -18.5), with an alarm event at seq 13 on the other lane:
+ * second later (4.3, -18.5; p2 read 2 ms after p1), with an alarm event at seq 13 on the other lane:
  *   probes [{probe:'p1', compartment:'front', scale:1}, {probe:'p2', compartment:'rear', scale:1}]
- *   rows   [{t:1704067200000, s:11, p:[0,1], v:[42,-185]}, {t:1000, s:2, v:[1,0]}]
- * t: epoch ms, then the difference to the previous row; s: the row's first seq, then its
- * difference to the previous row's last seq; the row's readings have seqs s, s+1, ...; p:
- * indexes into probes (left out: the previous row's); v: value in 10^-scale C of that probe,
- * then the difference to the same probe's previous value; tq left out: the previous row's
- * ('system' for the first).
+ *   rows   [{t:1704067200000, s:11, p:[0,1], v:[42,-185]}, {t:1000, s:2, v:[1,0], d:[0,2]}]
+ * t: the row's first stamp, epoch ms, then the difference to the previous row's; d: each
+ * reading's stamp minus the row's (left out: all 0); s: the row's first seq, then its difference
+ * to the previous row's last seq; the row's readings have seqs s, s+1, ...; p: indexes into
+ * probes (left out: the previous row's); v: value in 10^-scale C of that probe, then the
+ * difference to the same probe's previous value; tq left out: the previous row's ('system' for
+ * the first).
  */
 export interface BatchDoc extends BatchSource {
   schema: typeof BATCH_SCHEMA;
@@ -54,6 +55,7 @@ export interface Row {
   tq?: TimeQuality;
   p?: number[];
   v: number[];
+  d?: number[];
 }
 
 interface Building {
@@ -63,6 +65,8 @@ interface Building {
   last: number;
   p: number[];
   values: number[];
+  /** Stamp offsets from ms, or undefined while all are 0. */
+  d: number[] | undefined;
 }
 
 /** Records of one lane (in seq order, at least one) to a batch document. */
@@ -91,10 +95,12 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
       ids.push(at);
       probes.push(t.compartment === undefined ? { probe: t.probe, scale: d } : { probe: t.probe, compartment: t.compartment, scale: d });
     } else if (d > probes[at]!.scale) probes[at]!.scale = d;
-    if (!row || row.ms !== ms || row.tq !== t.tq || row.last + 1 !== t.seq || row.p.includes(at)) {
-      row = { ms, tq: t.tq, first: t.seq, last: t.seq, p: [], values: [] };
+    if (!row || row.tq !== t.tq || row.last + 1 !== t.seq || row.p.includes(at)) {
+      row = { ms, tq: t.tq, first: t.seq, last: t.seq, p: [], values: [], d: undefined };
       rows.push(row);
     }
+    if (ms !== row.ms) row.d ??= new Array<number>(row.p.length).fill(0);
+    row.d?.push(ms - row.ms);
     row.last = t.seq;
     row.p.push(at);
     row.values.push(t.value);
@@ -114,6 +120,7 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
     const o: Row = { t: b.ms - (prev?.ms ?? 0), s: b.first - (prev?.last ?? 0), v };
     if (b.tq !== (prev?.tq ?? 'system')) o.tq = b.tq;
     if (!prev || !sameList(prev.p, b.p)) o.p = b.p;
+    if (b.d) o.d = b.d;
     out.push(o);
     prev = b;
   }
@@ -144,13 +151,16 @@ export function recordsOf(doc: BatchDoc): JournalRecord[] {
     ms += row.t;
     tq = row.tq ?? tq;
     p = row.p ?? p;
-    if (!p || p.length !== row.v.length) throw new Error(`batch rows[${r}]: ${p ? `${row.v.length} values for ${p.length} probes` : 'no p in the first row'}`);
-    const ts = iso(ms);
+    if (!p || p.length !== row.v.length || (row.d && row.d.length !== p.length)) {
+      throw new Error(`batch rows[${r}]: ${p ? `${row.v.length} values and ${row.d?.length ?? 'no'} offsets for ${p.length} probes` : 'no p in the first row'}`);
+    }
+    const base = iso(ms);
     let seq = last + row.s;
     for (let i = 0; i < p.length; i++, seq++) {
       const entry = doc.probes[p[i]!];
       if (!entry) throw new Error(`batch rows[${r}].p[${i}]: no probe ${p[i]} (the batch names ${doc.probes.length})`);
       const n = (lastValue[p[i]!]! += row.v[i]!);
+      const ts = row.d && row.d[i] !== 0 ? iso(ms + row.d[i]!) : base;
       const rec: TemperatureDraft & { seq: number } = { kind: 'temperature', ts, tq, probe: entry.probe, value: n / POW10[entry.scale]!, quality: 'good', seq };
       if (entry.compartment !== undefined) rec.compartment = entry.compartment;
       out.push(rec);

@@ -9,7 +9,7 @@ import { DICTIONARIES, DICTIONARY, DICTIONARY_ID } from './dictionary.ts';
  * inflater needs; a consumer that does not know the DICTID refuses the payload rather than
  * guess. MQTT 5 messages also carry `content-encoding: deflate` in a user property.
  *
- * E.g. `{"online":true}` plain; zlib of it with the preset dictionary starts 78 bb 5d 1f 2a 9c.
+ * E.g. `{"online":true}` plain; zlib of it with the preset dictionary starts 78 bb fd 4e 02 92.
  */
 export type Encoding = 'deflate' | 'identity';
 
