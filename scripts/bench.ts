@@ -186,6 +186,8 @@ function printTable(r: BenchResult): void {
       ['RSS median MiB', 'rss_mib_median'],
       ['RSS max MiB', 'rss_mib_max'],
       ['bytes to broker per reading', 'wire_bytes_per_reading'],
+      ['  with latest every 60 s', 'wire_bytes_per_reading_with_latest'],
+      ['latest message bytes', 'latest_bytes'],
       ['  same readings in /3, payload', 'v3_payload_bytes_per_reading'],
       ['readings/s at the subscriber', 'readings_per_s'],
       ['reading delay median ms', 'delay_ms_median'],

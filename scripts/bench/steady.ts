@@ -19,6 +19,7 @@ import { freePort, waitFor } from '../../test/helpers/net.ts';
 import { PymodbusSlave, type UnitSpec } from '../../test/peers/pymodbus.ts';
 import type { JournalRecord } from '../../src/core/types.ts';
 import { decodeBatch, decodeJson } from '../../src/uplink/decode.ts';
+import { LATEST_REFRESH_MS } from '../../src/uplink/uplink.ts';
 import { countingRelay } from './common.ts';
 import { V3_BATCH_INTERVAL_MS, V3_LATEST_INTERVAL_MS, v3BatchBytes } from './format-v3.ts';
 
@@ -42,6 +43,11 @@ export interface SteadyResult {
   rss_mib_median: number;
   rss_mib_max: number;
   wire_bytes_per_reading: number;
+  /**
+   * The same with `latest` at its steady rate, one refresh per LATEST_REFRESH_MS, whether or not
+   * the window held one (nothing changes at steady state, so a short window may hold none).
+   */
+  wire_bytes_per_reading_with_latest: number;
   /** Payload bytes per reading at the subscriber, by topic (MQTT framing not included). */
   payload_bytes_per_reading: { telemetry: number; events: number; latest: number };
   /** One `latest` message (sent on change and every 60 s: the window may hold none), and its plain JSON. */
@@ -225,6 +231,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       rss_mib_median: round(percentile(rss, 50)),
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),
+      wire_bytes_per_reading_with_latest: round((bytes - payloadBytes.latest) / counted + latestBytes / ((LATEST_REFRESH_MS / 1000) * (counted / elapsed)), 2),
       payload_bytes_per_reading: { telemetry: perReading(payloadBytes.telemetry), events: perReading(payloadBytes.events), latest: perReading(payloadBytes.latest) },
       latest_bytes: latestBytes,
       latest_json_bytes: latestPlainBytes,

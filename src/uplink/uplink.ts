@@ -14,7 +14,7 @@ import { pack, type Encoding } from './wire/envelope.ts';
 /** MQTT 5 content type of every JSON payload (batches, latest, replies); the payload says whether it is compressed. */
 export const CONTENT_TYPE = 'application/json';
 /** `latest` goes when what it shows changes, and at least this often (values and health refresh). */
-const LATEST_REFRESH_MS = 60_000;
+export const LATEST_REFRESH_MS = 60_000;
 
 interface InFlight {
   toSeq: number;
