@@ -186,6 +186,9 @@ function printTable(r: BenchResult): void {
       ['RSS median MiB', 'rss_mib_median'],
       ['RSS max MiB', 'rss_mib_max'],
       ['bytes to broker per reading', 'wire_bytes_per_reading'],
+      ['  with latest every 60 s', 'wire_bytes_per_reading_with_latest'],
+      ['latest message bytes', 'latest_bytes'],
+      ['  same readings in /3, payload', 'v3_payload_bytes_per_reading'],
       ['readings/s at the subscriber', 'readings_per_s'],
       ['reading delay median ms', 'delay_ms_median'],
       ['reading delay p99 ms', 'delay_ms_p99'],
@@ -193,8 +196,10 @@ function printTable(r: BenchResult): void {
       ['alarm to broker median ms', 'alarm_to_broker_ms_median'],
       ['alarm to broker p99 ms', 'alarm_to_broker_ms_p99'],
       ['alarm samples', 'alarm_samples'],
+      ['broker back to delivery s', 'broker_back_to_delivery_s'],
     ];
     for (const [label, key] of rows) console.log(line(label, ...r.steady.map((s) => String(s[key]))));
+    for (const topic of ['telemetry', 'events', 'latest'] as const) console.log(line(`  payload B/reading, ${topic}`, ...r.steady.map((s) => String(s.payload_bytes_per_reading[topic]))));
   }
   console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);
 }

@@ -141,7 +141,7 @@ it(`answers ${COMMANDS} hostile commands with a reason each, keeps running and l
   const incarnation = journal().incarnation;
   const records: JournalRecord[] = ops.messages
     .filter((m) => m.topic === 'coldgate/v1/van-a/telemetry' || m.topic === 'coldgate/v1/van-a/events')
-    .map((m) => decodeBatch(m.payload, m.encoding))
+    .map((m) => decodeBatch(m.payload))
     .filter((b) => b.incarnation === incarnation)
     .flatMap((b) => b.records);
   const seqs = [...new Set(records.map((x) => x.seq))].sort((a, b) => a - b);

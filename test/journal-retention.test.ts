@@ -68,7 +68,7 @@ it.runIf(hasPeer('mosquitto'))('a tiny maxBytes fills: the oldest readings go, a
   const collector = new Collector(broker.url, 'coldgate/v1/van-full/#');
   await collector.connect();
   cleanups.push(() => collector.close());
-  const uplink = new Uplink(UplinkConfig.parse({ url: broker.url, batchIntervalMs: 10 }), { journal: j, log: silentLogger, gatewayId: 'van-full', version: 'test', latest: () => ({}) });
+  const uplink = new Uplink(UplinkConfig.parse({ url: broker.url, batchIntervalMs: 10 }), { journal: j, log: silentLogger, gatewayId: 'van-full', version: 'test', latest: () => ({ doc: {}, changeKey: '' }) });
   uplink.start();
   cleanups.push(() => uplink.stop());
   await waitFor(() => j.stats().lanes.telemetry.records === 0 && j.stats().lanes.events.records === 0, 10_000, 'the journal to drain');

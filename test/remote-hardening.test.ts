@@ -116,7 +116,7 @@ describe('remote set-config cannot take the box over (mosquitto MQTT 5, simulate
   const events = async () =>
     ops.messages
       .filter((m) => m.topic === 'coldgate/v1/van-a/events')
-      .flatMap((m) => decodeBatch(m.payload, m.encoding).records)
+      .flatMap((m) => decodeBatch(m.payload).records)
       .filter((r): r is JournalRecord & EventDraft => r.kind === 'event' && r.type.startsWith('config.'));
 
   beforeAll(async () => {
@@ -358,7 +358,7 @@ describe('oversized MQTT packets are cut off at the header (MQTT 3.1.1, where no
       log: silentLogger,
       gatewayId: 'van-a',
       version: 'test',
-      latest: () => ({}),
+      latest: () => ({ doc: {}, changeKey: '' }),
       onCommand: (c) => commands.push(c.name),
     });
     try {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/core/log.ts';
 import type { EventDraft, JournalRecord } from '../src/core/types.ts';
 import type { Alarm } from '../src/rules/index.ts';
-import type { BatchPayload } from '../src/uplink/encode.ts';
+import { decodeBatch } from '../src/uplink/decode.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/uplink/embedded-broker.ts';
 import { PIN } from './helpers/gateway.ts';
 import { freePort, waitFor } from './helpers/net.ts';
@@ -52,7 +52,7 @@ describe('alarm state across kill -9 (gateway child process)', () => {
     const events = new Map<number, EventRecord>();
     client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
     client.on('message', (_t, payload) => {
-      for (const r of (JSON.parse(payload.toString()) as BatchPayload).records) if (r.kind === 'event') events.set(r.seq, r);
+      for (const r of decodeBatch(payload).records) if (r.kind === 'event') events.set(r.seq, r);
     });
     await client.subscribeAsync('coldgate/v1/restart-van/events', { qos: 1 });
 

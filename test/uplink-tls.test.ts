@@ -79,7 +79,7 @@ async function deliver(name: string, env: Record<string, string>, log: Logger) {
   const { config } = parseConfig({ gatewayId: name, dataDir: path.join(tmp.dir, name), uplink: { batchIntervalMs: 10, reconnectMinMs: 200 } }, path.join(tmp.dir, 'cfg.json'), env);
   const journal = await Journal.open(config.dataDir, JournalConfig.parse({}), log);
   cleanups.push(() => journal.close());
-  const uplink = new Uplink(config.uplink, { journal, log, gatewayId: name, version: 'test', latest: () => ({}) });
+  const uplink = new Uplink(config.uplink, { journal, log, gatewayId: name, version: 'test', latest: () => ({ doc: {}, changeKey: '' }) });
   log.info({ uplink: config.uplink }, 'uplink config');
   uplink.start();
   cleanups.push(() => uplink.stop());

@@ -41,7 +41,7 @@ export async function drain(dir: string, url: string): Promise<PhaseResult> {
   const baselineRssMb = process.memoryUsage().rss / 1048576;
   const journal = await Journal.open(dir, JournalConfig.parse({}), silentLogger);
   const readings = journal.stats().lanes.telemetry.records;
-  const uplink = new Uplink(UplinkConfig.parse({ url, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId: 'bench', version: 'bench', latest: () => ({}) });
+  const uplink = new Uplink(UplinkConfig.parse({ url, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId: 'bench', version: 'bench', latest: () => ({ doc: {}, changeKey: '' }) });
   const t0 = performance.now();
   uplink.start();
   await new Promise<void>((resolve) => {

@@ -6,7 +6,9 @@
  * byte the gateway sends (all topics, MQTT framing included). A subscriber on the broker
  * measures when each reading arrives. After the measured window, one compartment's probe is
  * driven out of range and back repeatedly: each alarm event's delay from its stamp on the box
- * to its arrival at the subscriber is the alarm-to-broker delay.
+ * to its arrival at the subscriber is the alarm-to-broker delay. Last, the broker restarts:
+ * the time from its being back to the next batch at the subscriber is the reconnect delay.
+ * The same readings are also costed in the naive (coldgate.batch/3) format (format-v3.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,11 @@ import mqtt from 'mqtt';
 import { Mosquitto } from '../../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../../test/helpers/net.ts';
 import { PymodbusSlave, type UnitSpec } from '../../test/peers/pymodbus.ts';
-import { decodeBatch } from '../../src/uplink/decode.ts';
+import type { JournalRecord } from '../../src/core/types.ts';
+import { decodeBatch, decodeJson } from '../../src/uplink/decode.ts';
+import { LATEST_REFRESH_MS } from '../../src/uplink/uplink.ts';
 import { countingRelay } from './common.ts';
+import { V3_BATCH_INTERVAL_MS, V3_LATEST_INTERVAL_MS, v3BatchBytes } from './format-v3.ts';
 
 export interface SteadyOptions {
   probes: number;
@@ -38,6 +43,18 @@ export interface SteadyResult {
   rss_mib_median: number;
   rss_mib_max: number;
   wire_bytes_per_reading: number;
+  /**
+   * The same with `latest` at its steady rate, one refresh per LATEST_REFRESH_MS, whether or not
+   * the window held one (nothing changes at steady state, so a short window may hold none).
+   */
+  wire_bytes_per_reading_with_latest: number;
+  /** Payload bytes per reading at the subscriber, by topic (MQTT framing not included). */
+  payload_bytes_per_reading: { telemetry: number; events: number; latest: number };
+  /** One `latest` message (sent on change and every 60 s: the window may hold none), and its plain JSON. */
+  latest_bytes: number;
+  latest_json_bytes: number;
+  /** The same readings' payload bytes in coldgate.batch/3 at its 500 ms cadence, with its 10 s plain `latest`. */
+  v3_payload_bytes_per_reading: number;
   readings_per_s: number;
   delay_ms_median: number;
   delay_ms_p99: number;
@@ -45,6 +62,8 @@ export interface SteadyResult {
   alarm_to_broker_ms_median: number;
   alarm_to_broker_ms_p99: number;
   alarm_samples: number;
+  /** From mosquitto being back after a restart to the gateway's next batch at the subscriber. */
+  broker_back_to_delivery_s: number;
 }
 
 const PER_UNIT = 32;
@@ -118,12 +137,40 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
   let readings = 0;
   let measuring = false;
   let firstReadingAt: number | undefined;
-  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: true });
+  let lastBatchAt = 0;
+  const payloadBytes = { telemetry: 0, events: 0, latest: 0 };
+  /** Measured readings by their 500 ms window, to cost them as /3 batches. */
+  const v3Windows = new Map<number, JournalRecord[]>();
+  let v3Events = 0;
+  let latestPlainBytes = 0;
+  let latestBytes = 0;
+  let incarnation = '';
+  // A persistent session: the subscription survives the broker restart at the end.
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: false, clientId: `steady-${process.pid}`, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 100 });
   sub.on('message', (topic, payload, packet) => {
     const now = Date.now();
-    if (!topic.endsWith('/telemetry') && !topic.endsWith('/events')) return;
-    const encoding = packet.properties?.userProperties?.['content-encoding'];
-    const batch = decodeBatch(payload, typeof encoding === 'string' ? encoding : payload[0] === 0x78 ? 'deflate' : undefined);
+    const leaf = topic.slice(topic.lastIndexOf('/') + 1);
+    if (leaf === 'latest') {
+      if (measuring && !packet.retain) payloadBytes.latest += payload.length;
+      latestBytes = payload.length;
+      latestPlainBytes = Buffer.byteLength(JSON.stringify(decodeJson(payload)));
+      if (process.env.COLDGATE_BENCH_DUMP_LATEST) writeFileSync(process.env.COLDGATE_BENCH_DUMP_LATEST, JSON.stringify(decodeJson(payload)));
+    }
+    if (leaf !== 'telemetry' && leaf !== 'events') return;
+    lastBatchAt = now;
+    const batch = decodeBatch(payload);
+    incarnation = batch.incarnation;
+    if (measuring) {
+      payloadBytes[leaf] += payload.length;
+      if (leaf === 'events') v3Events += v3BatchBytes(GATEWAY, batch.incarnation, 'events', batch.records, o.protocolVersion === 5);
+      else
+        for (const r of batch.records) {
+          const w = Math.floor(Date.parse(r.ts) / V3_BATCH_INTERVAL_MS);
+          const window = v3Windows.get(w);
+          if (window) window.push(r);
+          else v3Windows.set(w, [r]);
+        }
+    }
     for (const r of batch.records) {
       if (r.kind === 'temperature') {
         firstReadingAt ??= now;
@@ -161,12 +208,22 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     const cpu = (cpuTicks(pid) - cpu0) / CLK_TCK / elapsed;
     const bytes = relay.sent() - bytes0;
     const counted = readings;
+    let v3 = v3Events + latestPlainBytes * (elapsed * 1000 / V3_LATEST_INTERVAL_MS);
+    for (const records of v3Windows.values()) v3 += v3BatchBytes(GATEWAY, incarnation, 'telemetry', records, o.protocolVersion === 5);
 
     // Alarms: the watched probe goes out of range and back every 1.5 s.
     for (let i = 0; i < 12; i++) {
       await slave.set(1, 'ir', 0, [i % 2 === 0 ? OUT_OF_RANGE : IN_RANGE]);
       await new Promise((r) => setTimeout(r, 1500));
     }
+
+    // The broker restarts (down for 5 s): how long until the next batch arrives.
+    await broker.stop();
+    await new Promise((r) => setTimeout(r, 5000));
+    await broker.start();
+    const backAt = Date.now();
+    await waitFor(() => lastBatchAt > backAt, 60_000, 'a batch after the broker restart');
+    const perReading = (n: number) => round(n / counted, 2);
     return {
       probes: o.probes,
       protocol: o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1',
@@ -174,6 +231,11 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       rss_mib_median: round(percentile(rss, 50)),
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),
+      wire_bytes_per_reading_with_latest: round((bytes - payloadBytes.latest) / counted + latestBytes / ((LATEST_REFRESH_MS / 1000) * (counted / elapsed)), 2),
+      payload_bytes_per_reading: { telemetry: perReading(payloadBytes.telemetry), events: perReading(payloadBytes.events), latest: perReading(payloadBytes.latest) },
+      latest_bytes: latestBytes,
+      latest_json_bytes: latestPlainBytes,
+      v3_payload_bytes_per_reading: perReading(v3),
       readings_per_s: round(counted / elapsed),
       delay_ms_median: percentile(readingDelays, 50),
       delay_ms_p99: percentile(readingDelays, 99),
@@ -181,6 +243,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       alarm_to_broker_ms_median: percentile(alarmDelays, 50),
       alarm_to_broker_ms_p99: percentile(alarmDelays, 99),
       alarm_samples: alarmDelays.length,
+      broker_back_to_delivery_s: round((lastBatchAt - backAt) / 1000, 2),
     };
   } finally {
     gw.kill('SIGTERM');

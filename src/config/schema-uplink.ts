@@ -36,14 +36,17 @@ export const UplinkConfig = z.strictObject({
   compression: z
     .enum(['deflate', 'none'])
     .default('deflate')
-    .describe('zlib-compress batches, announced by the MQTT 5 user property content-encoding; MQTT 3.1.1 always sends plain JSON'),
+    .describe('zlib-compress batches and latest with the preset dictionary; the payload says so itself (on MQTT 3.1.1 too), MQTT 5 also in the user property content-encoding'),
   rateLimitBytesPerSec: intIn(0, 1_000_000_000)
     .default(0)
     .describe('average payload bytes/s for batches, so a backlog does not flood a cellular link; 0 = unlimited'),
-  batchIntervalMs: Millis().default(500).describe('how long records may wait to fill a batch'),
+  batchIntervalMs: Millis()
+    .default(5000)
+    .describe('how long telemetry may wait to fill a batch (events go at once; the first batch after a connect too): longer is fewer bytes per reading'),
   inflightWindow: intIn(1, 1024).default(16).describe('batches published but not yet PUBACKed'),
   keepaliveSec: intIn(5, 3600).default(30),
-  reconnectMinMs: Millis().default(1000),
-  reconnectMaxMs: Millis().default(30000),
+  reconnectMinMs: Millis().default(1000).describe('attempts after a loss come about this often (jittered) during the fast phase'),
+  reconnectFastPhaseMs: Millis().default(30000).describe('how long after a loss attempts stay at reconnectMinMs before backing off'),
+  reconnectMaxMs: Millis().default(30000).describe('the backoff after the fast phase doubles up to this (jittered)'),
 });
 export type UplinkConfig = z.infer<typeof UplinkConfig>;

@@ -11,6 +11,7 @@ import { startSimulator, type Simulator } from '../../drivers/sim/index.ts';
 import { startSimDriver } from '../../drivers/sim/driver.ts';
 import { createProbeDrivers, type ProbeDrivers } from '../../drivers/modbus-probe/index.ts';
 import { createGpsDriver, type GpsDriver } from '../../drivers/gps-nmea/index.ts';
+import { latestOf } from './latest.ts';
 import { LiveState } from './live-state.ts';
 import { VERSION } from './version.ts';
 
@@ -33,7 +34,6 @@ export interface GatewayOptions {
 }
 
 const HEALTH_INTERVAL_MS = 1000;
-const LATEST_INTERVAL_MS = 10_000;
 
 /**
  * Starts everything in dependency order: journal first (it holds the rules' saved state and
@@ -91,7 +91,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     await rules.start();
     stops.push(() => rules.stop());
     const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
-    const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => live.snapshot(), onCommand: options.onCommand });
+    const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());
 
@@ -143,17 +143,14 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       stops.push(() => gps!.stop());
     }
 
-    let lastLatest = Date.now();
     const ticker = setInterval(() => {
       const now = health();
       live.setHealth(now);
       rules.onHealth(now);
       rules.tick(clock.nowMs().ms);
       display.publish();
-      if (Date.now() - lastLatest >= LATEST_INTERVAL_MS) {
-        lastLatest = Date.now();
-        uplink.publishLatest();
-      }
+      // Sent only when it changed or is due a refresh (uplink.publishLatest).
+      uplink.publishLatest();
     }, HEALTH_INTERVAL_MS);
     stops.push(async () => clearInterval(ticker));
     live.setHealth(health());

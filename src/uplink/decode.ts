@@ -1,25 +1,31 @@
-import { inflateSync } from 'node:zlib';
 import type { JournalRecord } from '../core/types.ts';
-import { fromColumnar } from '../journal/columnar.ts';
-import { BATCH_SCHEMA, type BatchPayload } from './encode.ts';
+import { BATCH_SCHEMA, recordsOf, type BatchDoc } from './wire/batch.ts';
+import { unpack } from './wire/envelope.ts';
 
-export interface DecodedBatch extends Omit<BatchPayload, 'temperatures' | 'records'> {
+/**
+ * What a consumer does with what a gateway publishes (contract/asyncapi.yaml): the payload says
+ * its own encoding (plain JSON or zlib, with the preset dictionary: wire/envelope.ts), on MQTT
+ * 5 and 3.1.1 alike; batches then expand their rows back into records.
+ */
+export interface DecodedBatch extends Omit<BatchDoc, 'probes' | 'rows' | 'records'> {
   /** Every record of the batch, in seq order, in the logical shape of core/types.ts. */
   records: JournalRecord[];
 }
 
-/**
- * What a consumer does with a batch: inflate if the `content-encoding` user property says
- * deflate, parse, and expand the temperature series back into records.
- */
-export function parseBatch(payload: Buffer, contentEncoding?: string): BatchPayload {
-  const text = contentEncoding === 'deflate' ? inflateSync(payload).toString('utf8') : payload.toString('utf8');
-  const doc = JSON.parse(text) as BatchPayload;
-  if (doc.schema !== BATCH_SCHEMA) throw new Error(`unknown batch schema ${String(doc.schema)} (expected ${BATCH_SCHEMA})`);
+/** Any coldgate payload (`status`, `latest`, a batch) as its JSON document. */
+export function decodeJson(payload: Buffer): unknown {
+  return JSON.parse(unpack(payload)) as unknown;
+}
+
+/** A `telemetry` or `events` payload as its batch document, checked for its schema. */
+export function parseBatch(payload: Buffer): BatchDoc {
+  const doc = decodeJson(payload) as BatchDoc;
+  if (doc?.schema !== BATCH_SCHEMA) throw new Error(`unknown batch schema ${String(doc?.schema)} (expected ${BATCH_SCHEMA}): update the consumer (src/uplink/decode.ts)`);
   return doc;
 }
 
-export function decodeBatch(payload: Buffer, contentEncoding?: string): DecodedBatch {
-  const { temperatures, records, ...head } = parseBatch(payload, contentEncoding);
-  return { ...head, records: fromColumnar({ temperatures, records }) };
+export function decodeBatch(payload: Buffer): DecodedBatch {
+  const doc = parseBatch(payload);
+  const { probes: _probes, rows: _rows, records: _records, ...head } = doc;
+  return { ...head, records: recordsOf(doc) };
 }

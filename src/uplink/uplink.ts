@@ -4,14 +4,22 @@ import type { DeviceHealth, JournalRecord, Lane } from '../core/types.ts';
 import type { UplinkConfig } from '../config/schema-uplink.ts';
 import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
-import { CONTENT_TYPE, encodeBatch, type BatchSource, type EncodedBatch } from './encode.ts';
-import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
+import { reconnectDelay } from './reconnect.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readTls } from './tls.ts';
+import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
 import { isReplyTopic, topicsFor, type Topics } from './topics.ts';
+import { encodeBatch, type BatchSource } from './wire/batch.ts';
+import { pack, type Encoding } from './wire/envelope.ts';
+
+/** MQTT 5 content type of every JSON payload (batches, latest, replies); the payload says whether it is compressed. */
+export const CONTENT_TYPE = 'application/json';
+/** `latest` goes when what it shows changes, and at least this often (values and health refresh). */
+export const LATEST_REFRESH_MS = 60_000;
 
 interface InFlight {
   toSeq: number;
+  records: number;
   done: boolean;
 }
 
@@ -21,9 +29,16 @@ export interface UplinkDeps {
   gatewayId: string;
   version: string;
   /** The retained `latest` snapshot, published first after every connect. */
-  latest: () => unknown;
+  latest: () => LatestSnapshot;
   /** A message on this gateway's own `cmd/{name}`; other gateways' topics are never subscribed. */
   onCommand?: (command: IncomingCommand) => void;
+}
+
+/** What `latest` carries, and the part of it whose change is worth a message at once. */
+export interface LatestSnapshot {
+  doc: unknown;
+  /** Equal keys: nothing a person would act on changed (values and timestamps refresh slowly). */
+  changeKey: string;
 }
 
 export interface IncomingCommand {
@@ -43,6 +58,11 @@ export interface IncomingCommand {
  * snapshot and the alarms. Instead, whatever was not PUBACKed is read again from the journal,
  * and every connect goes: status, retained `latest` (with open alarms), the `events` lane until
  * empty, then the telemetry backlog in seq order, under the byte rate limit.
+ *
+ * Cadence: events go as soon as they are committed. Telemetry goes in full batches whenever
+ * there is a full batch, else once its oldest unsent record has waited `batchIntervalMs`; right
+ * after a connect it goes at once (the first reading and the backlog do not wait). A PUBACK only
+ * makes room: it never sends a small batch early.
  */
 export class Uplink {
   readonly topics: Topics;
@@ -53,10 +73,15 @@ export class Uplink {
   private pumping = false;
   private pumpAgain = false;
   private batchTimer: NodeJS.Timeout | undefined;
+  private pumpImmediate: NodeJS.Immediate | undefined;
+  /** Telemetry may go in a batch that is not full: its interval passed, or the connection is new. */
+  private telemetryDue = true;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connectedAt: string | undefined;
   private disconnectedSince = Date.now();
-  private backoffMs: number;
+  private attempts = 0;
+  private latestKey: string | undefined;
+  private latestAt = 0;
   private published = 0;
   private acked = 0;
   private wireBytes = 0;
@@ -64,7 +89,7 @@ export class Uplink {
   private stopped = false;
   private unsubscribeCommit: (() => void) | undefined;
   private readonly bucket: TokenBucket | undefined;
-  private readonly encoding: 'deflate' | 'identity';
+  private readonly encoding: Encoding;
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -74,12 +99,11 @@ export class Uplink {
     const stats = deps.journal.stats();
     this.source = { gatewayId: deps.gatewayId, incarnation: stats.incarnation };
     this.sent = { events: stats.lanes.events.ackedThrough, telemetry: stats.lanes.telemetry.ackedThrough };
-    this.backoffMs = cfg.reconnectMinMs;
     const rate = cfg.rateLimitBytesPerSec;
     // A quarter second of burst: enough for one batch on slow links, no flood on fast ones.
     if (rate > 0) this.bucket = new TokenBucket(rate, Math.max(rate / 4, 1024), Date.now());
-    // MQTT 3.1.1 has no properties to announce an encoding: payloads stay plain JSON there.
-    this.encoding = cfg.compression === 'deflate' && cfg.protocolVersion === 5 ? 'deflate' : 'identity';
+    // The payload says how it is encoded (wire/envelope.ts), so MQTT 3.1.1 is compressed too.
+    this.encoding = cfg.compression === 'deflate' ? 'deflate' : 'identity';
   }
 
   private options(): IClientOptions {
@@ -91,6 +115,8 @@ export class Uplink {
       keepalive: cfg.keepaliveSec,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
+      // MQTT 5: after its first message a topic costs 3 bytes, not 40 (the broker sets how many aliases).
+      autoAssignTopicAlias: cfg.protocolVersion === 5,
       username: cfg.username,
       password: cfg.password,
       will: { topic: this.topics.status, payload: Buffer.from(JSON.stringify({ online: false, gatewayId: this.deps.gatewayId })), qos: 1, retain: true },
@@ -103,7 +129,7 @@ export class Uplink {
 
   start(): void {
     const options = this.options();
-    this.unsubscribeCommit = this.deps.journal.onCommit(() => this.scheduleBatch());
+    this.unsubscribeCommit = this.deps.journal.onCommit((lane) => (lane === 'events' ? this.pumpSoon() : this.scheduleBatch()));
     this.connect(options);
   }
 
@@ -135,12 +161,13 @@ export class Uplink {
 
   private onConnect(client: MqttClient): void {
     this.connectedAt = new Date().toISOString();
-    this.backoffMs = this.cfg.reconnectMinMs;
+    this.attempts = 0;
+    this.telemetryDue = true;
     this.lastError = undefined;
     this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
     const retained = { qos: 1 as const, retain: true };
     client.publish(this.topics.status, JSON.stringify({ online: true, ...this.source, version: this.deps.version, connectedAt: this.connectedAt }), retained);
-    this.publishLatest();
+    this.publishLatest(true);
     if (this.deps.onCommand) client.subscribe(`${this.topics.commands}+`, { qos: 1 });
     void this.pump();
   }
@@ -171,22 +198,54 @@ export class Uplink {
     client.end(true);
     for (const lane of LANES) this.rewind(lane);
     if (this.stopped) return;
-    this.reconnectTimer = setTimeout(() => this.connect(options), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, this.cfg.reconnectMaxMs);
+    const { reconnectMinMs: minMs, reconnectFastPhaseMs: fastPhaseMs, reconnectMaxMs: maxMs } = this.cfg;
+    const delay = reconnectDelay({ minMs, fastPhaseMs, maxMs }, this.attempts++, Date.now() - this.disconnectedSince, Math.random());
+    this.reconnectTimer = setTimeout(() => this.connect(options), delay);
   }
 
-  publishLatest(): void {
+  /**
+   * Publishes the retained `latest` when what it shows changed, when LATEST_REFRESH_MS passed,
+   * or (`force`) after a connect; the runtime offers it every second. Compressed like batches.
+   */
+  publishLatest(force = false): void {
     if (!this.client?.connected) return;
-    const options: IClientPublishOptions = { qos: 1, retain: true };
-    if (this.cfg.protocolVersion === 5) options.properties = { contentType: CONTENT_TYPE };
-    this.client.publish(this.topics.latest, JSON.stringify(this.deps.latest()), options);
+    const { doc, changeKey } = this.deps.latest();
+    const now = Date.now();
+    if (!force && changeKey === this.latestKey && now - this.latestAt < LATEST_REFRESH_MS) return;
+    this.latestKey = changeKey;
+    this.latestAt = now;
+    this.client.publish(this.topics.latest, pack(JSON.stringify(doc), this.encoding), { qos: 1, retain: true, properties: this.properties(this.encoding) });
   }
 
+  /** MQTT 5 content type and encoding (3.1.1 has no properties: there the payload says it alone). */
+  private properties(encoding: Encoding): IClientPublishOptions['properties'] {
+    if (this.cfg.protocolVersion !== 5) return undefined;
+    return encoding === 'identity' ? { contentType: CONTENT_TYPE } : { contentType: CONTENT_TYPE, userProperties: { 'content-encoding': encoding } };
+  }
+
+  /** Once per turn of the event loop, however many commits came in it. */
+  private pumpSoon(): void {
+    this.pumpImmediate ??= setImmediate(() => {
+      this.pumpImmediate = undefined;
+      void this.pump();
+    });
+  }
+
+  /** The telemetry interval starts at the first record committed after the last batch. */
   private scheduleBatch(): void {
+    if (this.telemetryDue) return this.pumpSoon();
     this.batchTimer ??= setTimeout(() => {
       this.batchTimer = undefined;
+      this.telemetryDue = true;
       void this.pump();
     }, this.cfg.batchIntervalMs);
+  }
+
+  /** Records committed on telemetry and neither acked nor in flight. */
+  private unsentTelemetry(): number {
+    let inflight = 0;
+    for (const entry of this.inflight.telemetry) inflight += entry.records;
+    return this.deps.journal.stats().lanes.telemetry.records - inflight;
   }
 
   private windowUsed(): number {
@@ -209,17 +268,27 @@ export class Uplink {
         for (const lane of LANES) {
           let drained = false;
           while (live() && this.windowUsed() < this.cfg.inflightWindow) {
+            // Telemetry that is not due waits for its interval unless a full batch is ready.
+            if (lane === 'telemetry' && !this.telemetryDue && this.unsentTelemetry() < this.cfg.batchMaxRecords) {
+              drained = true;
+              break;
+            }
             const records = await this.deps.journal.read(lane, this.sent[lane], this.cfg.batchMaxRecords);
             if (records.length === 0) {
               drained = true;
               break;
             }
             if (!live()) break;
-            const batch = encodeBatch(this.source, lane, records, this.encoding);
-            const wait = this.bucket?.take(batch.payload.length, Date.now()) ?? 0;
+            const payload = encodeBatch(this.source, lane, records, this.encoding);
+            const wait = this.bucket?.take(payload.length, Date.now()) ?? 0;
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             if (!live()) break;
-            this.publishBatch(client!, lane, records, batch);
+            this.publishBatch(client!, lane, records, payload);
+            if (lane === 'telemetry' && records.length < this.cfg.batchMaxRecords) {
+              // The tail of what there was: the next batch waits its interval.
+              this.telemetryDue = false;
+              if (this.unsentTelemetry() > 0) this.scheduleBatch();
+            }
           }
           // Telemetry waits until the events lane is empty, not merely until the window has room.
           if (!drained) break;
@@ -232,23 +301,21 @@ export class Uplink {
     }
   }
 
-  private publishBatch(client: MqttClient, lane: Lane, records: JournalRecord[], batch: EncodedBatch): void {
+  private publishBatch(client: MqttClient, lane: Lane, records: JournalRecord[], payload: Buffer): void {
     const toSeq = records[records.length - 1]!.seq;
-    const entry: InFlight = { toSeq, done: false };
+    const entry: InFlight = { toSeq, records: records.length, done: false };
     this.inflight[lane].push(entry);
     this.sent[lane] = toSeq;
-    const options: IClientPublishOptions = { qos: 1 };
-    if (this.cfg.protocolVersion === 5) {
-      options.properties = { contentType: CONTENT_TYPE };
-      if (batch.encoding !== 'identity') options.properties.userProperties = { 'content-encoding': batch.encoding };
-    }
+    const options: IClientPublishOptions = { qos: 1, properties: this.properties(this.encoding) };
     this.published += records.length;
-    this.wireBytes += batch.payload.length;
-    client.publish(lane === 'events' ? this.topics.events : this.topics.telemetry, batch.payload, options, (err) => {
+    this.wireBytes += payload.length;
+    client.publish(lane === 'events' ? this.topics.events : this.topics.telemetry, payload, options, (err) => {
       if (client !== this.client) return;
       if (err) {
         this.deps.log.warn({ err: err.message, lane, toSeq }, 'batch publish failed; will resend from the journal');
         this.rewind(lane);
+        // Again after an interval, not in a loop: a connection that failed is closing anyway.
+        this.telemetryDue = false;
         this.scheduleBatch();
         return;
       }
@@ -306,6 +373,7 @@ export class Uplink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.batchTimer);
+    clearImmediate(this.pumpImmediate);
     clearTimeout(this.reconnectTimer);
     this.unsubscribeCommit?.();
     const client = this.client;
