@@ -4,7 +4,7 @@ import type { LocalConfig } from '../config/schema-local.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft } from '../core/types.ts';
 import type { JournalStats } from '../journal/journal.ts';
-import { renderTripReportHtml, type TripReport } from '../rules/index.ts';
+import { renderTripReportHtml, type TripReport } from '../trips/index.ts';
 import type { LiveSnapshot } from '../runtime/live-state.ts';
 import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
 import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
