@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tripRecords } from '../src/trips/archive-file.ts';
 import { PRUNED_LOG, tripRecord } from '../src/trips/archive.ts';
 import { csvField } from '../src/trips/csv.ts';
 import { tripsExportCommand } from '../src/cli/trips.ts';
 import { runCli } from './helpers/cli.ts';
+import { canMount, SmallTmpfs } from './helpers/faulty-disk.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { tripBench, tripConfig } from './helpers/trips.ts';
 
@@ -139,6 +141,33 @@ describe('trip archive: one trip', () => {
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(256 * 1024);
     expect(r.truncated).toMatch(/first 20 alarms/);
     expect(tripRecord(entry!.header, 256 * 1024)).toEqual({ trip: entry!.header });
+    await b.recorder.close();
+  });
+});
+
+describe.runIf(canMount())('trip archive on a full disk', () => {
+  it('keeps the readings taking their way to the journal, counts what it could not spool, logs once, and archives the trip once there is room', async () => {
+    const dir = tmp();
+    const disk = SmallTmpfs.mount(path.join(dir, 'small'), '256k');
+    cleanups.unshift(() => disk.unmount());
+    const logs: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
+    const b = await tripBench(tripConfig(dir, 8, { dir: path.join(dir, 'small') }), T0, log);
+    const trip = b.start();
+    b.feed(1, 60);
+    disk.fill();
+    b.feed(1, 60);
+    disk.free();
+    b.feed(1, 60);
+    await b.end(trip);
+    const [entry] = await b.archive.list();
+    // What a full disk took is counted, the rest kept: no line torn (a short write is cut back).
+    const { readings, dropped } = entry!.header.counts;
+    expect(dropped).toBeGreaterThanOrEqual(400);
+    expect(readings + dropped).toBe(3 * 480);
+    expect(entry!.header.incomplete).toEqual([`${dropped} readings and positions since the box last started were not kept (spool full, or the disk refused writes)`]);
+    expect(logs.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(/^trip archive: writing the spool failed/)]);
+    expect(logs.some((l) => l.msg === 'trip archive: writing the spool works again')).toBe(true);
     await b.recorder.close();
   });
 });

@@ -44,6 +44,7 @@ export class TripRecorder {
   /** Trip ends are archived one after the other. */
   private finishing: Promise<void> = Promise.resolve();
   private readonly pruneTimer: NodeJS.Timeout;
+  private failing = false;
 
   private constructor(private readonly deps: RecorderDeps) {
     this.pruneTimer = setInterval(() => this.after(() => this.prune()), PRUNE_EVERY_MS).unref();
@@ -73,7 +74,14 @@ export class TripRecorder {
     drafts.forEach((draft, i) => {
       if (draft.kind === 'temperature' || draft.kind === 'position') items.push({ i, draft });
     });
-    const b = this.guard(() => run.spool.readings(items, this.deps.clock.nowMs().ms));
+    let b: number | undefined;
+    try {
+      b = run.spool.readings(items, this.deps.clock.nowMs().ms);
+      this.recovered();
+    } catch (err) {
+      run.spool.dropped += items.length;
+      this.failed(err as Error);
+    }
     if (b === undefined) return undefined;
     run.pending++;
     return (records) => {
@@ -163,7 +171,8 @@ export class TripRecorder {
     const { cfg, clock } = this.deps;
     const incomplete = [
       ...(s.report ? [] : ["the trip's end was not recorded (the box's rules state was lost): no report, the readings are all here"]),
-      ...(s.fullAtMs !== undefined ? [`readings after ${new Date(s.fullAtMs).toISOString()} were not kept: the trip reached archive.maxTripBytes (${cfg.archive.maxTripBytes} bytes)${dropped ? `; ${dropped} readings counted since the last start` : ''}`] : []),
+      ...(s.fullAtMs !== undefined ? [`readings after ${new Date(s.fullAtMs).toISOString()} were not kept: the trip reached archive.maxTripBytes (${cfg.archive.maxTripBytes} bytes)`] : []),
+      ...(dropped > 0 ? [`${dropped} readings and positions since the box last started were not kept (spool full, or the disk refused writes)`] : []),
       ...(s.skipped ? [`${s.skipped} torn spool line(s) skipped (the box lost power while writing)`] : []),
     ];
     const archivedAt = new Date(clock.nowMs().ms).toISOString();
@@ -209,11 +218,26 @@ export class TripRecorder {
   /** A disk that refuses the spool must not stop the readings on their way to the rules and the journal. */
   private guard<T>(fn: () => T): T | undefined {
     try {
-      return fn();
+      const v = fn();
+      this.recovered();
+      return v;
     } catch (err) {
-      this.deps.log.error({ err }, 'trip archive: writing the spool failed');
+      this.failed(err as Error);
       return undefined;
     }
+  }
+
+  /** Logged once per outage, not once per reading. */
+  private failed(err: Error) {
+    if (this.failing) return;
+    this.failing = true;
+    this.deps.log.error({ err }, 'trip archive: writing the spool failed; readings are counted as dropped in the trip until it works again');
+  }
+
+  private recovered() {
+    if (!this.failing) return;
+    this.failing = false;
+    this.deps.log.info('trip archive: writing the spool works again');
   }
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fsync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fsync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { PositionDraft, ReadingQuality, TemperatureDraft, TimeQuality } from '../core/types.ts';
 import type { TripReport } from './trip.ts';
@@ -9,9 +9,10 @@ import type { TripReport } from './trip.ts';
  * before the journal sees the batch, fsynced in groups. The seqs follow in a line of their own
  * once the journal has committed the batch. Lines:
  *   {"trip":ID,"startedAt":ISO,"probes":[[id,compartment|null],...]}   a session (each start of the box)
- *   {"b":7,"t0":MS,"r":[[i,probe,dt,value,tq,q,error?],...],"p":[[i,position],...]}
+ *   {"b":7,"t0":MS,"r":[[i,probe,dt,value,tq,q,error?],...],"p":[[i,record],...]}
  *       batch 7 of the session: item i of the journal batch; probe an index into the session's
- *       probes, dt ms after t0, tq 0 system / 1 gps / 2 unsynced, q 0 good / 1 sensor-fault / 2 comms-error
+ *       probes, dt ms after t0, tq 0 system / 1 gps / 2 unsynced, q 0 good / 1 sensor-fault / 2 comms-error;
+ *       `p` holds positions (and any reading whose time does not parse) whole
  *   {"s":[7,1200]}  batch 7 got seqs from 1200 (item i: 1200 + i); {"s":[7,[1200,1203]]} per item
  *   {"in":[ID,true,MS]}  a digital input changed (door, defrost)
  *   {"full":MS}  the spool reached archive.maxTripBytes: readings after MS are counted, not kept
@@ -63,13 +64,15 @@ export class SpoolWriter {
     const b = ++this.batch;
     const t0 = Date.parse(items[0]!.draft.ts);
     const r: SpoolReading[] = [];
-    const p: [number, PositionDraft][] = [];
+    const p: [number, TemperatureDraft | PositionDraft][] = [];
     for (const { i, draft } of items) {
-      if (draft.kind === 'position') {
+      const ms = Date.parse(draft.ts);
+      // Positions, and a reading whose time does not parse (a driver's bug), are kept whole.
+      if (draft.kind === 'position' || Number.isNaN(ms) || Number.isNaN(t0)) {
         p.push([i, draft]);
         continue;
       }
-      const reading: SpoolReading = [i, this.probe(draft), Date.parse(draft.ts) - t0, draft.value, TQ_CODES.indexOf(draft.tq), QUALITY_CODES.indexOf(draft.quality)];
+      const reading: SpoolReading = [i, this.probe(draft), ms - t0, draft.value, TQ_CODES.indexOf(draft.tq), QUALITY_CODES.indexOf(draft.quality)];
       if (draft.error !== undefined) reading.push(draft.error);
       r.push(reading);
     }
@@ -121,8 +124,16 @@ export class SpoolWriter {
   private line(value: unknown) {
     // A commit that settles after the trip was archived: its fd number may already be another file's.
     if (this.closed) return;
-    const text = `${JSON.stringify(value)}\n`;
-    this.bytes += writeSync(this.fd, text);
+    const buf = Buffer.from(`${JSON.stringify(value)}\n`);
+    let done = 0;
+    try {
+      while (done < buf.length) done += writeSync(this.fd, buf, done);
+    } catch (err) {
+      // A disk that filled mid-line: cut the part back off, so the next line starts clean.
+      if (done > 0) ftruncateSync(this.fd, this.bytes);
+      throw err;
+    }
+    this.bytes += buf.length;
     if (this.opts.syncMs !== undefined && !this.syncTimer)
       this.syncTimer = setTimeout(() => {
         this.syncTimer = undefined;
@@ -158,7 +169,7 @@ type Line = {
   b?: number;
   t0?: number;
   r?: SpoolReading[];
-  p?: [number, PositionDraft][];
+  p?: [number, TemperatureDraft | PositionDraft][];
   s?: [number, number | number[]];
   in?: [string, boolean, number];
   full?: number;

@@ -2,7 +2,7 @@
 import { parseConfig } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/schema.ts';
 import { Clock } from '../../src/core/clock.ts';
-import { silentLogger } from '../../src/core/log.ts';
+import { silentLogger, type Logger } from '../../src/core/log.ts';
 import type { EventDraft, JournalRecord, PositionDraft, TemperatureDraft } from '../../src/core/types.ts';
 import { archiveDir, TripArchive } from '../../src/trips/archive.ts';
 import { TripRecorder } from '../../src/trips/recorder.ts';
@@ -40,7 +40,7 @@ export function tripConfig(dataDir: string, probes: number, archive: Record<stri
   ).config;
 }
 
-export async function tripBench(cfg: GatewayConfig, startMs: number): Promise<TripBench> {
+export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger = silentLogger): Promise<TripBench> {
   const events: TripBench['events'] = [];
   const b = { now: startMs } as TripBench;
   const clock = new Clock(
@@ -48,7 +48,7 @@ export async function tripBench(cfg: GatewayConfig, startMs: number): Promise<Tr
     () => b.now,
   );
   const archive = new TripArchive(archiveDir(cfg), cfg.archive, silentLogger);
-  const recorder = await TripRecorder.open({ cfg, archive, clock, log: silentLogger, event: (e) => events.push(e) }, undefined);
+  const recorder = await TripRecorder.open({ cfg, archive, clock, log, event: (e) => events.push(e) }, undefined);
   let seq = 1;
   // Probe noise of a tenth now and then, as real probes read: a smooth curve would compress unfairly well.
   let seed = 12345;
