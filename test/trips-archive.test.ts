@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tripRecords } from '../src/trips/archive-file.ts';
 import { PRUNED_LOG, tripRecord } from '../src/trips/archive.ts';
 import { csvField } from '../src/trips/csv.ts';
-import { tripsExportCommand } from '../src/cli/trips.ts';
+import { tripsExportCommand, tripsListCommand, tripsShowCommand } from '../src/cli/trips.ts';
 import { runCli } from './helpers/cli.ts';
 import { canMount, SmallTmpfs } from './helpers/faulty-disk.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -91,6 +91,10 @@ describe('trip archive: one trip', () => {
     const fresh = new TripArchive(b.archive.dir, b.cfg.archive, silentLogger);
     expect((await fresh.list()).map((e) => e.header.tripId)).toEqual([id]);
     await b.recorder.close();
+    // The next start clears it away.
+    const again = await tripBench(b.cfg, b.now);
+    expect(readdirSync(again.archive.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await again.recorder.close();
   });
 
   it('a spool left by a box whose rules state was lost is archived at the next start, marked as without report', async () => {
@@ -124,6 +128,21 @@ describe('trip archive: one trip', () => {
     expect(parsed.n).toBe(1 + 8 * 120);
     expect(parsed.head).toEqual(['gateway', 'trip', 'compartment', 'probe', 'time_utc', 'value_c', 'quality', 'time_source', 'seq']);
     expect(parsed.first).toEqual(['van-1', id, 'chiller', 'p0', expect.stringMatching(/^2026-03-01T06:00:00\.0\d\dZ$/), expect.stringMatching(/^[23](\.\d)?$/), 'good', 'system', '1']);
+    await b.recorder.close();
+  });
+
+  it('trips list filters by --since, trips show names what is wrong with an id', async () => {
+    const dir = tmp();
+    const b = await tripBench(tripConfig(dir, 2), T0);
+    await b.trip(1, 60);
+    b.now = T0 + 3 * DAY;
+    const later = await b.trip(1, 60);
+    const list = await runCli(tripsListCommand, ['--json', '--data', dir, '--since', new Date(T0 + 2 * DAY).toISOString().slice(0, 10)]);
+    expect((JSON.parse(list.out) as { tripId: string }[]).map((t) => t.tripId)).toEqual([later]);
+    expect((await runCli(tripsListCommand, ['--data', dir, '--since', 'yesterday'])).code).toBe(2);
+    expect(await runCli(tripsShowCommand, ['../x', '--data', dir])).toMatchObject({ code: 2, err: expect.stringMatching(/bad trip id "..\/x"/) });
+    expect(await runCli(tripsShowCommand, ['van-1-none', '--data', dir])).toMatchObject({ code: 1, err: expect.stringMatching(/no trip van-1-none in/) });
+    expect(await runCli(tripsListCommand, ['--data', path.join(dir, 'nowhere')])).toMatchObject({ code: 2, err: expect.stringMatching(/no trip archive in/) });
     await b.recorder.close();
   });
 

@@ -22,7 +22,10 @@ function openArchive(command: string, values: { data?: string; config?: string }
   let dir: string;
   const dataDir = values.data ?? (values.config ? undefined : process.env.COLDGATE_DATA_DIR);
   if (dataDir !== undefined) dir = archiveDir({ dataDir: path.resolve(dataDir), archive: ArchiveConfig.parse({}) });
-  else {
+  else if (values.config === undefined && process.env.COLDGATE_CONFIG === undefined) {
+    io.stderr.write(`${command}: pass --config FILE (the gateway's config) or --data DIR (its dataDir)\n`);
+    return undefined;
+  } else {
     const loaded = loadConfigArg(command, values.config, io);
     if (!loaded) return undefined;
     dir = archiveDir(loaded.config);

@@ -54,6 +54,8 @@ export class TripRecorder {
     const r = new TripRecorder(deps);
     deps.archive.create();
     for (const name of readdirSync(deps.archive.dir)) {
+      // A trip file a stopped box was still writing: never renamed, so never a trip; the spool still has it.
+      if (name.startsWith('.') && name.endsWith('.tmp')) unlinkSync(path.join(deps.archive.dir, name));
       const id = name.slice(0, -SPOOL_SUFFIX.length);
       if (!name.endsWith(SPOOL_SUFFIX) || id === runningTrip?.id) continue;
       const file = path.join(deps.archive.dir, name);
