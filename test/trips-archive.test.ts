@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,26 @@ describe('trip archive: one trip', () => {
     expect(entry!.header.incomplete!.join(' ')).toMatch(/end was not recorded.*1 torn spool line/);
     expect(readdirSync(again.archive.dir).filter((f) => f.endsWith('.spool'))).toEqual([]);
     await again.recorder.close();
+  });
+
+  it('a trip that ended while the box was stopped before archiving it is archived, with its report, at the next start', async () => {
+    const dir = tmp();
+    const cfg = tripConfig(dir, 1);
+    const { SpoolWriter } = await import('../src/trips/spool.ts');
+    const { newTrip, tripReport } = await import('../src/trips/trip.ts');
+    mkdirSync(path.join(dir, 'trips'));
+    const spool = new SpoolWriter(path.join(dir, 'trips', 'van-1-ended.spool'), { trip: 'van-1-ended', startedAt: new Date(T0).toISOString(), probes: [{ id: 'p0', compartment: 'chiller' }] }, { maxBytes: 1 << 20, syncMs: undefined, onError: () => undefined });
+    const b0 = spool.readings([{ i: 0, draft: { kind: 'temperature', ts: new Date(T0).toISOString(), tq: 'gps', probe: 'p0', value: 4.5, quality: 'good' } }], T0);
+    spool.seqs(b0!, 41);
+    spool.end(tripReport(newTrip('van-1-ended', 'driver', T0, []), [], { gatewayId: 'van-1', by: 'driver', nowMs: T0 + 60_000 }));
+    spool.close();
+    const b = await tripBench(cfg, T0 + 120_000);
+    const [entry] = await b.archive.list();
+    expect([entry!.header.tripId, entry!.header.report?.endedBy, entry!.header.endedAt, entry!.header.incomplete]).toEqual(['van-1-ended', 'driver', new Date(T0 + 60_000).toISOString(), undefined]);
+    const records = [];
+    for await (const chunk of tripRecords(entry!.file)) records.push(...chunk);
+    expect(records).toEqual([{ kind: 'temperature', ts: new Date(T0).toISOString(), tq: 'gps', probe: 'p0', compartment: 'chiller', value: 4.5, quality: 'good', seq: 41 }]);
+    await b.recorder.close();
   });
 
   it('exports CSV that Python csv reads back with one row per reading', async () => {
