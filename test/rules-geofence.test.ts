@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Area } from '../src/config/schema-rules.ts';
-import { distanceM, inArea } from '../src/rules/geofence.ts';
+import { distanceM, inArea } from '../src/trips/geofence.ts';
 
 const depot: Area = { type: 'circle', lat: 53.55, lon: 9.99, radiusM: 500 };
 // An L-shaped yard: the notch at the top right is outside.

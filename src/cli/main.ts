@@ -5,6 +5,7 @@ import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
 import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
 import { checkCommand } from './check.ts';
 import { provisionCommand } from './provision.ts';
+import { tripsExportCommand, tripsListCommand, tripsShowCommand } from './trips.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
@@ -36,6 +37,17 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
                                     decode an NMEA capture, one gpsd-style TPV line per epoch`,
   },
   'journal stats': { run: journalStatsCommand, usage: 'journal stats --data DIR [--json] what is buffered, acked, dropped (only an existing journal)' },
+  'trips list': {
+    run: tripsListCommand,
+    usage: `trips list [--json] [--since DATE] [--data DIR | --config FILE]
+                                    the archived trips, newest first (works while the gateway runs)`,
+  },
+  'trips show': { run: tripsShowCommand, usage: 'trips show ID [--json] [--data DIR | --config FILE]  one archived trip: report, probes, episodes' },
+  'trips export': {
+    run: tripsExportCommand,
+    usage: `trips export ID --format csv [--out FILE] [--data DIR | --config FILE]
+                                    one row per reading (RFC 4180), for a spreadsheet or an inspector`,
+  },
 };
 
 const EXIT_CODES = 'exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config\n';

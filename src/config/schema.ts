@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DataDir, Id } from './schema-common.ts';
 import { UplinkConfig } from './schema-uplink.ts';
 import { JournalConfig } from './schema-journal.ts';
+import { ArchiveConfig } from './schema-archive.ts';
 import { LocalConfig } from './schema-local.ts';
 import { SimConfig } from './schema-sim.ts';
 import { BusConfig, ProbeConfig, resolveProbe } from './schema-modbus.ts';
@@ -16,6 +17,7 @@ export const GatewayConfigShape = z.strictObject({
   dataDir: DataDir.default('./data').describe('journal and state; relative paths are relative to the config file'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   journal: JournalConfig.default(JournalConfig.parse({})),
+  archive: ArchiveConfig.default(ArchiveConfig.parse({})).describe('the trip archive: every ended trip kept on the box (src/trips)'),
   uplink: UplinkConfig.default(UplinkConfig.parse({})),
   buses: z.array(BusConfig).default([]),
   probes: z.array(ProbeConfig).default([]),

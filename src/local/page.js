@@ -215,6 +215,33 @@ function renderHeader(s) {
   if (s.display.lastReport) $('report-link').textContent = `Trip report ${hhmm(s.display.lastReport.endedAt)}${s.display.lastReport.clean ? '' : ' · OUT OF RANGE'}`;
 }
 
+/** The archived trips (newest first), fetched when the list is opened; each opens its printable report. */
+async function loadTrips() {
+  const list = $('trip-list');
+  try {
+    const r = await fetch('api/trips', { cache: 'no-store' });
+    const { trips } = await r.json();
+    list.replaceChildren(
+      ...trips.map((t) => {
+        const li = document.createElement('li');
+        const a = document.createElement('a');
+        a.href = `report?trip=${encodeURIComponent(t.tripId)}`;
+        a.target = '_blank';
+        a.textContent = `${t.startedAt.slice(0, 10)} ${hhmm(t.startedAt)}-${hhmm(t.endedAt)} ${t.clean === null ? 'no report' : t.clean ? 'in range' : 'OUT OF RANGE'}`;
+        a.title = t.tripId;
+        li.append(a);
+        return li;
+      }),
+    );
+    if (trips.length === 0) list.textContent = 'No trips archived yet';
+  } catch {
+    list.textContent = 'Trip list not available';
+  }
+}
+$('past-trips').addEventListener('toggle', () => {
+  if ($('past-trips').open) void loadTrips();
+});
+
 function setPill(e, cls, text) {
   e.className = `pill ${cls}`;
   e.textContent = text;

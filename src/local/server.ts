@@ -4,7 +4,8 @@ import type { LocalConfig } from '../config/schema-local.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft } from '../core/types.ts';
 import type { JournalStats } from '../journal/journal.ts';
-import { renderTripReportHtml, type TripReport } from '../rules/index.ts';
+import { checkTripId, tripSummary, type TripArchive } from '../trips/archive.ts';
+import { renderTripReportHtml, type TripReport } from '../trips/index.ts';
 import type { LiveSnapshot } from '../runtime/live-state.ts';
 import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
 import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
@@ -22,6 +23,8 @@ export interface LocalDeps {
   snapshot: () => LiveSnapshot;
   journalStats: () => JournalStats;
   rules: ApiDeps['rules'];
+  /** Ended trips, read-only here. */
+  archive: Pick<TripArchive, 'list' | 'get'>;
   /** The probe driver's coil write; the drivers start after the display, so it is looked up per call. */
   writeCoil: WriteCoil;
   now?: () => number;
@@ -104,6 +107,15 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
     });
   };
 
+  /** An archived trip by an id from the URL: 400 for an id that cannot be one, 404 for one not archived. */
+  const archived = async (id: string) => {
+    const problem = checkTripId(id);
+    if (problem) throw new HttpError(400, problem);
+    const entry = await deps.archive.get(id);
+    if (!entry) throw new HttpError(404, `no archived trip ${id}: /api/trips lists them`);
+    return entry.header;
+  };
+
   const respond = (res: http.ServerResponse, r: ApiResult) => {
     sendJson(res, r.status, r.body);
     soon();
@@ -121,13 +133,18 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
       path: /^\/api\/trip\/report$/,
       handler: (_req, res) => (lastReport ? sendJson(res, 200, lastReport) : sendError(res, new HttpError(404, 'no trip has ended since the box started'))),
     },
+    { method: 'GET', path: /^\/api\/trips$/, handler: async (_req, res) => sendJson(res, 200, { trips: (await deps.archive.list()).map(tripSummary).reverse() }) },
+    // Everything after /api/trips/ is the id: an id with "/" or ".." in it is refused, not routed elsewhere.
+    { method: 'GET', path: /^\/api\/trips\/(.+)$/, handler: async (_req, res, [id]) => sendJson(res, 200, await archived(id!)) },
     {
       method: 'GET',
       path: /^\/report$/,
-      handler: (_req, res) => {
-        if (!lastReport) return sendError(res, new HttpError(404, 'no trip has ended since the box started'));
+      handler: async (req, res) => {
+        const trip = new URL(req.url ?? '/', 'http://local').searchParams.get('trip');
+        const report = trip === null ? lastReport : (await archived(trip)).report;
+        if (!report) throw new HttpError(404, trip === null ? 'no trip has ended since the box started: open /report?trip=ID for an archived one' : `trip ${trip} has no report (its end was not recorded)`);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': REPORT_CSP });
-        res.end(renderTripReportHtml(lastReport));
+        res.end(renderTripReportHtml(report));
       },
     },
     {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { intIn } from '../config/schema-common.ts';
+import { TRIP_ID } from '../trips/archive-file.ts';
 
 /**
  * Fields every command body may carry. `replyTo` stands in for the MQTT 5 response topic on
@@ -26,6 +27,7 @@ export const COMMAND_BODIES = {
   'ack-alarm': z.strictObject({ ...Common, alarmId: z.string().min(1).max(200), by: Who }),
   'start-trip': z.strictObject({ ...Common, by: Who }),
   'end-trip': z.strictObject({ ...Common, by: Who }),
+  'get-trip': z.strictObject({ ...Common, tripId: z.string().regex(TRIP_ID, 'expected a trip id as trips list shows it (letters, digits, "_", "." or "-")').describe('an archived trip') }),
 } as const;
 
 export type CommandName = keyof typeof COMMAND_BODIES;

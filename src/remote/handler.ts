@@ -5,6 +5,7 @@ import { parseJsonText } from '../config/json-text.ts';
 import { readJsonFile } from '../config/load.ts';
 import type { Logger } from '../core/log.ts';
 import { VERSION } from '../runtime/version.ts';
+import { tripRecord } from '../trips/archive.ts';
 import { MAX_COMMAND_BYTES } from '../uplink/packet-size.ts';
 import { isReplyTopic, topicsFor } from '../uplink/topics.ts';
 import type { IncomingCommand } from '../uplink/uplink.ts';
@@ -21,6 +22,8 @@ type Handlers = { [N in CommandName]: (body: CommandBody<N>) => Promise<Result> 
 /** After a restart the uplink needs a moment to reconnect before the reply can go out. */
 const REPLY_ONLINE_WAIT_MS = 15_000;
 const PROCESS_STARTED = Date.now();
+/** A trip's record without its readings, as get-trip replies: a long bad trip's alarms are cut to fit. */
+const MAX_TRIP_REPLY_BYTES = 256 * 1024;
 
 class CommandError extends Error {
   constructor(
@@ -78,6 +81,11 @@ function handlers(sup: Supervisor): Handlers {
       const report = rules().endTrip(`remote:${by}`);
       if (!report) throw new CommandError('no trip is running');
       return { report };
+    },
+    'get-trip': async ({ tripId }) => {
+      const entry = await sup.current().gateway.archive.get(tripId);
+      if (!entry) throw new CommandError(`no archived trip "${tripId}" (trips list on the box, or /api/trips, shows them)`);
+      return tripRecord(entry.header, MAX_TRIP_REPLY_BYTES);
     },
   };
 }

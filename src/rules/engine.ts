@@ -1,5 +1,4 @@
 import type { GatewayConfig } from '../config/schema.ts';
-import type { SiteConfig } from '../config/schema-rules.ts';
 import { MAX_SKEW_MS, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
@@ -8,15 +7,13 @@ import { evaluateCompartment, resumeCompartment } from './compartment.ts';
 import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
 import { compartmentDisplay, type DisplayState } from './display-state.ts';
 import { alarmEvent } from './events.ts';
-import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
-import { inArea } from './geofence.ts';
 import { healthConditions } from './health.ts';
 import { channelValues, compartmentRule, staleAfterMs, type CompartmentRule, type TierName } from './limits.ts';
 import { SaveQueue, UnreadableState, type RulesStore } from './persist.ts';
 import { checkSavedState, freshState, type SavedState as State } from './saved-state.ts';
-import { meanKineticTemperature, mean } from './stats.ts';
 import { activeSuppression, followInput, scheduledEpisode, type Suppression, type SuppressionCause } from './suppression.ts';
-import { accountTime, addReading, budgetSpent, FRESH_COMPARTMENT, newTrip, recordAlarm, tripReport, type Trip, type TripReport, type TripState } from './trip.ts';
+import { TripDesk, type GateView, type TripView } from '../trips/desk.ts';
+import type { Trip, TripReport } from '../trips/trip.ts';
 
 export interface RulesDeps {
   emit: (e: EventDraft) => void;
@@ -40,17 +37,13 @@ export interface CompartmentView {
   display: DisplayState;
 }
 
-export interface TripView extends Trip {
-  compartments: { id: string; min: number | null; max: number | null; mean: number | null; mkt: number | null; outOfRangeMin: number; excursionMin: number; budgetMin?: number }[];
-}
-
 export interface RulesSnapshot {
   at: string;
   compartments: CompartmentView[];
   /** Open alarms, oldest first. */
   alarms: Alarm[];
   trip?: TripView;
-  gate: { lastEntry?: GateRecord; doNotUnload: boolean; message?: string };
+  gate: GateView;
 }
 
 export interface RulesEngine {
@@ -104,6 +97,7 @@ class Engine implements RulesEngine {
   private lastSaveMs = 0;
   private dirty = false;
   private readonly saver: SaveQueue;
+  private readonly trips: TripDesk;
 
   constructor(
     private readonly cfg: GatewayConfig,
@@ -112,6 +106,20 @@ class Engine implements RulesEngine {
     this.rules = cfg.compartments.map((c) => compartmentRule(c, cfg.probes));
     this.probeCfg = new Map(cfg.probes.map((p) => [p.id, p]));
     this.saver = new SaveQueue(deps.store, () => this.state, (err) => deps.log.error({ err }, 'rules: saving state failed'));
+    this.trips = new TripDesk({
+      cfg,
+      rules: this.rules,
+      log: deps.log,
+      state: () => this.state,
+      touch: () => (this.dirty = true),
+      save: (now) => this.save(now),
+      openAlarms: () => this.state.book.open,
+      raise: (spec, now) => this.raise(spec, now),
+      clear: (key, now) => this.apply(conditionGone(this.state.book, key, now)),
+      evaluate: (now) => this.evaluate(now),
+      emit: (e) => this.emit(e),
+      now: () => this.now(),
+    });
   }
 
   async start(): Promise<void> {
@@ -186,12 +194,7 @@ class Engine implements RulesEngine {
     const good = r.quality === 'good' && typeof r.value === 'number' && Number.isFinite(r.value);
     this.probes.set(r.probe, { value: good ? r.value : null, quality: good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality, ...(r.error && { error: r.error }), at: now });
     const compartment = this.probeCfg.get(r.probe)?.compartment;
-    const trip = this.state.trip;
-    if (good && trip && compartment !== undefined) {
-      const tc = trip.compartments[compartment] ?? FRESH_COMPARTMENT;
-      this.state.trip = { ...trip, compartments: { ...trip.compartments, [compartment]: addReading(tc, r.value as number) } };
-      this.dirty = true;
-    }
+    if (good && compartment !== undefined) this.trips.onReading(compartment, r.value as number);
   }
 
   onHealth(h: readonly DeviceHealth[]): void {
@@ -276,28 +279,7 @@ class Engine implements RulesEngine {
     for (const [channel, value] of values) {
       for (const tier of rule.tiers) if (isOn(r.state[channel]?.[tier.name] ?? IDLE)) this.state.book = notePeak(this.state.book, `temp:${channel}:${tier.name}`, value, tier.direction);
     }
-    this.accountTrip(rule, now, r.out, r.counted);
-  }
-
-  private accountTrip(rule: CompartmentRule, now: number, out: boolean, counted: boolean) {
-    const trip = this.state.trip;
-    if (!trip) return;
-    const tc = accountTime(trip.compartments[rule.id] ?? FRESH_COMPARTMENT, now, out, counted);
-    this.state.trip = { ...trip, compartments: { ...trip.compartments, [rule.id]: tc } };
-    this.dirty = true;
-    if (!budgetSpent(tc, rule)) return;
-    this.raise(
-      {
-        key: `budget:${rule.id}`,
-        type: 'excursion-budget',
-        severity: 'critical',
-        source: rule.id,
-        latched: true,
-        message: `${rule.name}: out of range ${Math.round(tc.excursionMs / 60_000)} min this trip, budget ${(rule.budgetMs ?? 0) / 60_000} min spent`,
-        data: { excursionMin: tc.excursionMs / 60_000, budgetMin: (rule.budgetMs ?? 0) / 60_000, tripId: trip.id },
-      },
-      now,
-    );
+    this.trips.account(rule, now, r.out, r.counted);
   }
 
   private evaluateHealth(now: number) {
@@ -321,80 +303,19 @@ class Engine implements RulesEngine {
     }
   }
 
-  // ---- sites, gate and trips --------------------------------------------------------------
+  // ---- sites, gate and trips (src/trips) --------------------------------------------------
 
   private onFix(r: PositionDraft, now: number) {
     this.lastFixAt = now;
-    const timing = { delayMs: this.cfg.trips.confirmSec * 1000, clearDelayMs: this.cfg.trips.confirmSec * 1000 };
-    for (const site of this.cfg.sites) {
-      const step = stepDebounce(this.state.sites[site.id] ?? IDLE, inArea(site.area, r), now, timing);
-      if (step.d !== this.state.sites[site.id]) this.state.sites = { ...this.state.sites, [site.id]: step.d };
-      if (step.edge === 'on') this.entered(site, now);
-      if (step.edge === 'off') this.left(site, now);
-    }
-  }
-
-  private entered(site: SiteConfig, now: number) {
-    this.deps.log.info({ site: site.id }, 'rules: entered site');
-    if (site.role === 'depot' && this.state.trip && this.cfg.trips.autoEnd) this.endTrip(`auto: arrived at ${site.name}`);
-    if (site.refuseOn.length === 0) return;
-    const verdict = judgeEntry(site.refuseOn, { open: this.state.book.open, tripAlarms: this.state.trip?.alarms ?? [], budgets: this.budgets() });
-    const record: GateRecord = { ...verdict, siteId: site.id, siteName: site.name, at: new Date(now).toISOString() };
-    this.state.lastEntry = record;
-    if (this.state.trip) this.state.trip = { ...this.state.trip, entries: [...this.state.trip.entries, record] };
-    this.dirty = true;
-    if (!verdict.refuse) {
-      this.emit({ type: 'entry-admitted', severity: 'info', source: site.id, message: `Entry to ${site.name}: cargo in range`, data: { gate: record } });
-      this.save(now);
-      return;
-    }
-    const message = `Entry refused at ${site.name}: do not unload. ${verdict.reasons.join(' ')}`;
-    const alarmId = this.raise({ key: `entry:${site.id}`, type: 'entry-refused', severity: 'critical', source: site.id, latched: true, message, data: { gate: record } }, now);
-    this.emit({ type: 'entry-refused', severity: 'critical', source: site.id, message, data: { alarmId, gate: record } });
-  }
-
-  private left(site: SiteConfig, now: number) {
-    this.deps.log.info({ site: site.id }, 'rules: left site');
-    this.apply(conditionGone(this.state.book, `entry:${site.id}`, now));
-    if (site.role === 'depot' && !this.state.trip && this.cfg.trips.autoStart) this.startTrip(`auto: left ${site.name}`);
-  }
-
-  private budgets(): BudgetUse[] {
-    const trip = this.state.trip;
-    if (!trip) return [];
-    return this.rules.flatMap((rule) => {
-      const tc = trip.compartments[rule.id];
-      if (rule.budgetMs === undefined || !tc) return [];
-      return [{ compartment: rule.id, name: rule.name, excursionMin: Number((tc.excursionMs / 60_000).toFixed(1)), budgetMin: rule.budgetMs / 60_000, spent: budgetSpent(tc, rule) }];
-    });
+    this.trips.onFix(r, now);
   }
 
   startTrip(by: string): Trip {
-    const now = this.now();
-    const running = this.state.trip;
-    if (running) return { id: running.id, startedAt: running.startedAt, startedBy: running.startedBy };
-    const stamp = new Date(now).toISOString().replace(/[-:]|\.\d+/g, '');
-    let trip = newTrip(`${this.cfg.gatewayId}-${stamp}`, by, now, this.rules.map((r) => r.id));
-    // Alarms already open when the trip starts are part of its story (cargo loaded warm).
-    for (const a of this.state.book.open) trip = recordAlarm(trip, a);
-    this.state.trip = trip;
-    this.emit({ type: 'trip.started', severity: 'info', source: this.cfg.gatewayId, message: `Trip ${trip.id} started by ${by}`, data: { tripId: trip.id, by } });
-    this.save(now);
-    return { id: trip.id, startedAt: trip.startedAt, startedBy: by };
+    return this.trips.start(by);
   }
 
   endTrip(by: string): TripReport | undefined {
-    const now = this.now();
-    if (!this.state.trip) return undefined;
-    this.evaluate(now);
-    for (const rule of this.rules) this.apply(conditionGone(this.state.book, `budget:${rule.id}`, now));
-    let trip = this.state.trip;
-    for (const a of this.state.book.open) if (trip.alarms.some((t) => t.id === a.id)) trip = recordAlarm(trip, a);
-    const report = tripReport(trip, this.rules, { gatewayId: this.cfg.gatewayId, by, nowMs: now });
-    delete this.state.trip;
-    this.emit({ type: 'trip.ended', severity: report.clean ? 'info' : 'warning', source: this.cfg.gatewayId, message: `Trip ${trip.id} ended by ${by}${report.clean ? '' : ': cargo went out of range'}`, data: { tripId: trip.id, report } });
-    this.save(now);
-    return report;
+    return this.trips.end(by);
   }
 
   // ---- alarms -----------------------------------------------------------------------------
@@ -417,8 +338,7 @@ class Engine implements RulesEngine {
     this.state.book = r.book;
     this.dirty = true;
     for (const t of r.transitions) {
-      const trip = this.state.trip;
-      if (trip && (t.kind === 'raised' || trip.alarms.some((a) => a.id === t.alarm.id))) this.state.trip = recordAlarm(trip, t.alarm);
+      this.trips.onAlarm(t);
       this.deps.emit(alarmEvent(t, this.deps.clock.stamp()));
     }
     if (r.transitions.length > 0) this.save(this.lastNow);
@@ -433,15 +353,8 @@ class Engine implements RulesEngine {
   snapshot(): RulesSnapshot {
     const now = this.now();
     const compartments = this.rules.map((rule) => this.view(rule, now));
-    const trip = this.state.trip;
-    const refused = this.state.book.open.find((a) => a.type === 'entry-refused' && a.active);
-    return {
-      at: new Date(now).toISOString(),
-      compartments,
-      alarms: this.state.book.open,
-      ...(trip && { trip: this.tripView(trip) }),
-      gate: { ...(this.state.lastEntry && { lastEntry: this.state.lastEntry }), doNotUnload: refused !== undefined, ...(refused && { message: refused.message }) },
-    };
+    const trip = this.trips.view();
+    return { at: new Date(now).toISOString(), compartments, alarms: this.state.book.open, ...(trip && { trip }), gate: this.trips.gate() };
   }
 
   private view(rule: CompartmentRule, now: number): CompartmentView {
@@ -462,27 +375,6 @@ class Engine implements RulesEngine {
       state,
       suppressedBy: sup?.windows.map((w) => w.cause) ?? [],
       display: compartmentDisplay(rule, st, values, sup),
-    };
-  }
-
-  private tripView(trip: TripState): TripView {
-    return {
-      id: trip.id,
-      startedAt: trip.startedAt,
-      startedBy: trip.startedBy,
-      compartments: this.rules.map((rule) => {
-        const tc = trip.compartments[rule.id] ?? FRESH_COMPARTMENT;
-        return {
-          id: rule.id,
-          min: tc.stats.min,
-          max: tc.stats.max,
-          mean: mean(tc.stats),
-          mkt: meanKineticTemperature(tc.stats),
-          outOfRangeMin: tc.outOfRangeMs / 60_000,
-          excursionMin: tc.excursionMs / 60_000,
-          ...(rule.budgetMs !== undefined && { budgetMin: rule.budgetMs / 60_000 }),
-        };
-      }),
     };
   }
 

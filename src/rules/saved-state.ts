@@ -3,10 +3,10 @@ import { formatIssues } from '../config/errors.ts';
 import { ALARM_TYPES, EMPTY_BOOK, type Alarm, type AlarmBook } from './alarms.ts';
 import type { CompartmentState } from './compartment.ts';
 import type { Debounce } from './debounce.ts';
-import type { BudgetUse, GateRecord } from './gate.ts';
+import type { BudgetUse, GateRecord } from '../trips/gate.ts';
 import type { RunningStats } from './stats.ts';
 import type { Episode } from './suppression.ts';
-import type { TripCompartment, TripState } from './trip.ts';
+import type { TripCompartment, TripState } from '../trips/trip.ts';
 
 /** Bumped when the saved shape changes: a state of another version is dropped with an event, never misread. */
 export const STATE_VERSION = 1;

@@ -11,6 +11,8 @@ import { startSimulator, type Simulator } from '../../drivers/sim/index.ts';
 import { startSimDriver } from '../../drivers/sim/driver.ts';
 import { createProbeDrivers, type ProbeDrivers } from '../../drivers/modbus-probe/index.ts';
 import { createGpsDriver, type GpsDriver } from '../../drivers/gps-nmea/index.ts';
+import { archiveDir, TripArchive } from '../trips/archive.ts';
+import { TripRecorder } from '../trips/recorder.ts';
 import { latestOf } from './latest.ts';
 import { LiveState } from './live-state.ts';
 import { VERSION } from './version.ts';
@@ -20,6 +22,7 @@ export interface Gateway {
   readonly brokerUrl: string;
   readonly journal: Journal;
   readonly rules: RulesEngine;
+  readonly archive: TripArchive;
   health(): DeviceHealth[];
   /** Answers a command (src/remote) on the topic its sender named; dropped while offline. */
   reply(command: IncomingCommand, body: unknown): void;
@@ -74,10 +77,12 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     const rulesLog = log.child({ mod: 'rules' });
     // The display exists only after the rules engine; events before that have nothing to show.
     let local: LocalServer | undefined;
+    let recorder: TripRecorder | undefined;
     // Shown and logged at once; the journal records it, holding it in memory while the disk
     // refuses writes, so nothing is lost offline or on a full disk short of a restart.
     const emit = (event: EventDraft) => {
       local?.onEvent(event);
+      recorder?.onEvent(event);
       rulesLog.info({ type: event.type, severity: event.severity, source: event.source }, event.message);
       journal.append(event).catch((err: Error) => rulesLog.error({ err: err.message, type: event.type }, 'event not recorded'));
     };
@@ -90,6 +95,16 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     });
     await rules.start();
     stops.push(() => rules.stop());
+    const event = (e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>) => emit({ kind: 'event', ...clock.stamp(), ...e });
+    const archive = new TripArchive(archiveDir(cfg), cfg.archive, log.child({ mod: 'trips' }));
+    const trips = await TripRecorder.open({ cfg, archive, clock, log: log.child({ mod: 'trips' }), event }, rules.snapshot().trip);
+    recorder = trips;
+    stops.push(async () => {
+      // The drivers have stopped: the last readings' commits give the spool their seqs first.
+      await journal.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      await trips.close();
+    });
     const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
     const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
     uplink.start();
@@ -105,6 +120,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       snapshot: () => live.snapshot(),
       journalStats: () => journal.stats(),
       rules,
+      archive,
       writeCoil: (bus, unit, address, value) => (probes ? probes.writeCoil(bus, unit, address, value) : Promise.reject(new Error('Modbus drivers not started yet'))),
     });
     local = display;
@@ -127,14 +143,23 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
           rulesLog.error({ err, kind: draft.kind }, 'rules failed on a reading; it is recorded all the same');
         }
       }
+      // Spooled for the trip archive before the journal sees them: whatever the journal keeps, the trip has.
+      const spooled = trips.take(drafts);
       journal.appendMany(drafts).then(
-        (records) => live.committed(records),
-        () => undefined,
+        (records) => {
+          live.committed(records);
+          spooled?.(records);
+        },
+        () => spooled?.(undefined),
       );
     };
     const sink = (draft: RecordDraft) => sinkMany([draft]);
 
-    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes, inputs: cfg.inputs }, { sinkMany, clock, log: log.child({ mod: 'modbus' }), onInput: (id, on) => rules.onInput(id, on) });
+    const onInput = (id: string, on: boolean) => {
+      rules.onInput(id, on);
+      trips.onInput(id, on);
+    };
+    probes = createProbeDrivers({ buses: cfg.buses, probes: cfg.probes, inputs: cfg.inputs }, { sinkMany, clock, log: log.child({ mod: 'modbus' }), onInput });
     await probes.start();
     stops.push(() => probes!.stop());
     if (cfg.gps) {
@@ -156,7 +181,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, health, reply: (command, body) => uplink.reply(command, body), event: (e) => emit({ kind: 'event', ...clock.stamp(), ...e }), stop: stopAll };
+    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, archive, health, reply: (command, body) => uplink.reply(command, body), event, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

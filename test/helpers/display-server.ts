@@ -8,6 +8,7 @@ import type { JournalStats } from '../../src/journal/journal.ts';
 import { startLocalServer, type LocalServer } from '../../src/local/server.ts';
 import { createRulesEngine, memoryRulesStore, type RulesEngine } from '../../src/rules/index.ts';
 import { LiveState } from '../../src/runtime/live-state.ts';
+import { archiveDir, TripArchive } from '../../src/trips/archive.ts';
 
 export const PIN = '2468';
 const lane = { records: 0, bytes: 0, ackedThrough: 0, dropped: 0 };
@@ -58,6 +59,7 @@ export async function startTestDisplay(opts: { now?: () => number; log?: Logger;
     snapshot: () => live.snapshot(),
     journalStats: () => JOURNAL,
     rules: engine,
+    archive: new TripArchive(archiveDir(config), config.archive, silentLogger),
     writeCoil: async (_bus, _unit, _address, value) => void coilWrites.push(value),
     ...(opts.now && { now: opts.now }),
   });

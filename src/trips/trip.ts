@@ -1,7 +1,7 @@
-import type { Alarm } from './alarms.ts';
+import type { Alarm } from '../rules/alarms.ts';
 import type { GateRecord } from './gate.ts';
-import type { CompartmentRule, TierName } from './limits.ts';
-import { addSample, EMPTY_STATS, mean, meanKineticTemperature, type RunningStats } from './stats.ts';
+import type { CompartmentRule, TierName } from '../rules/limits.ts';
+import { addSample, EMPTY_STATS, mean, meanKineticTemperature, type RunningStats } from '../rules/stats.ts';
 
 /** Time accounting per compartment: what the last evaluation saw holds until the next one. */
 export interface TripCompartment {

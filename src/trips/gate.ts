@@ -1,5 +1,5 @@
 import type { RefuseReason } from '../config/schema-rules.ts';
-import type { Alarm } from './alarms.ts';
+import type { Alarm } from '../rules/alarms.ts';
 
 export interface BudgetUse {
   compartment: string;
