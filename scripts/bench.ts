@@ -41,8 +41,11 @@ const { values } = parseArgs({
 });
 
 const ROOT = path.resolve(path.dirname(SELF), '..');
-/** Inside the project, so that the bundle's package imports resolve to its node_modules. */
-const CACHE = path.join(ROOT, 'node_modules/.cache/coldgate-bench');
+/**
+ * Inside the project, so that the bundle's package imports resolve to its node_modules; not in
+ * node_modules itself, which git worktrees may share (a bench in one would run another's bundle).
+ */
+const CACHE = path.join(ROOT, 'dist/bench');
 const BUNDLE = path.join(CACHE, 'bench.mjs');
 /** The gateway as the service runs it (scripts/build.mjs makes the same file as dist/coldgate.mjs). */
 const SERVICE = path.join(CACHE, 'coldgate.mjs');

@@ -10,7 +10,7 @@ import { compartmentDisplay, type DisplayState } from './display-state.ts';
 import { alarmEvent } from './events.ts';
 import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
 import { inArea } from './geofence.ts';
-import { healthConditions } from './health.ts';
+import { healthConditions, healthKey, probeCondition, type HealthCondition, type ProbeSeen } from './health.ts';
 import { channelValues, compartmentRule, staleAfterMs, type CompartmentRule, type TierName } from './limits.ts';
 import { SaveQueue, type RulesStore } from './persist.ts';
 import { meanKineticTemperature, mean } from './stats.ts';
@@ -111,6 +111,10 @@ class Engine implements RulesEngine {
   private state: State = freshState();
   private readonly rules: CompartmentRule[];
   private readonly probeCfg: Map<string, GatewayConfig['probes'][number]>;
+  /** A probe's compartment rule: the one rule its reading can change. */
+  private readonly ruleOf = new Map<string, CompartmentRule>();
+  /** A probe's `health:probe-fault:` key, made once rather than per reading. */
+  private readonly faultKey = new Map<string, string>();
   private readonly probes = new Map<string, ProbeLatest>();
   private readonly inputs = new Map<string, boolean>();
   private readonly devices = new Map<string, DeviceHealth>();
@@ -127,6 +131,8 @@ class Engine implements RulesEngine {
   ) {
     this.rules = cfg.compartments.map((c) => compartmentRule(c, cfg.probes));
     this.probeCfg = new Map(cfg.probes.map((p) => [p.id, p]));
+    for (const rule of this.rules) for (const id of rule.probes) this.ruleOf.set(id, rule);
+    for (const p of cfg.probes) this.faultKey.set(p.id, healthKey('probe-fault', p.id));
     this.saver = new SaveQueue(deps.store, () => this.state, (err) => deps.log.error({ err }, 'rules: saving state failed'));
   }
 
@@ -164,8 +170,16 @@ class Engine implements RulesEngine {
 
   onRecord(r: TemperatureDraft | PositionDraft): void {
     const now = this.now();
-    if (r.kind === 'temperature') this.onTemperature(r, now);
-    else if (r.mode >= 2) this.onFix(r, now);
+    if (r.kind === 'temperature') {
+      this.onTemperature(r, now);
+      // A reading is judged at once, but it changes only its compartment and its probe's health:
+      // everything else changes with time and is the tick's (all probes per reading is quadratic).
+      const rule = this.ruleOf.get(r.probe);
+      if (rule) this.evaluateRule(rule, now);
+      this.evaluateProbeHealth(r.probe, now);
+      return;
+    }
+    if (r.mode >= 2) this.onFix(r, now);
     this.evaluate(now);
   }
 
@@ -288,25 +302,38 @@ class Engine implements RulesEngine {
     );
   }
 
+  private probeSeen(p: GatewayConfig['probes'][number]): ProbeSeen {
+    const seen = this.probes.get(p.id);
+    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
+  }
+
+  /** After a reading: a good one of a probe whose condition is idle changes nothing, so costs nothing. */
+  private evaluateProbeHealth(id: string, now: number) {
+    const key = this.faultKey.get(id);
+    const p = this.probeCfg.get(id);
+    if (key === undefined || p === undefined) return;
+    if ((this.state.health[key] ?? IDLE).phase === 'idle' && this.probes.get(id)?.quality === 'good') return;
+    const c = probeCondition(this.probeSeen(p), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
+    if (c) this.stepHealth(c, now);
+  }
+
   private evaluateHealth(now: number) {
-    const probes = this.cfg.probes.map((p) => {
-      const seen = this.probes.get(p.id);
-      return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
-    });
     const facts = {
       nowMs: now,
       sinceMs: this.startedMs,
-      probes,
+      probes: this.cfg.probes.map((p) => this.probeSeen(p)),
       devices: [...this.devices.values()],
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),
     };
-    for (const c of healthConditions(facts, this.cfg.healthAlarms)) {
-      const r = stepDebounce(this.state.health[c.key] ?? IDLE, c.cond, now, { delayMs: c.delayMs, clearDelayMs: HEALTH_CLEAR_MS });
-      if (r.d !== this.state.health[c.key]) this.state.health = { ...this.state.health, [c.key]: r.d };
-      if (r.edge === 'on') this.raise({ key: c.key, type: c.type, severity: c.severity, source: c.source, latched: false, message: c.message, data: {} }, now);
-      if (r.edge === 'off') this.apply(conditionGone(this.state.book, c.key, now));
-    }
+    for (const c of healthConditions(facts, this.cfg.healthAlarms)) this.stepHealth(c, now);
+  }
+
+  private stepHealth(c: HealthCondition, now: number) {
+    const r = stepDebounce(this.state.health[c.key] ?? IDLE, c.cond, now, { delayMs: c.delayMs, clearDelayMs: HEALTH_CLEAR_MS });
+    if (r.d !== this.state.health[c.key]) this.state.health = { ...this.state.health, [c.key]: r.d };
+    if (r.edge === 'on') this.raise({ key: c.key, type: c.type, severity: c.severity, source: c.source, latched: false, message: c.message, data: {} }, now);
+    if (r.edge === 'off') this.apply(conditionGone(this.state.book, c.key, now));
   }
 
   // ---- sites, gate and trips --------------------------------------------------------------
