@@ -307,12 +307,16 @@ class Engine implements RulesEngine {
     return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
   }
 
-  /** After a reading: a good one of a probe whose condition is idle changes nothing, so costs nothing. */
+  /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
+  private settled(p: GatewayConfig['probes'][number], now: number): boolean {
+    const seen = this.probes.get(p.id);
+    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleAfterMs(p) && (this.state.health[this.faultKey.get(p.id)!] ?? IDLE).phase === 'idle';
+  }
+
+  /** After a reading: judges that probe's fault condition alone, and only when it can change. */
   private evaluateProbeHealth(id: string, now: number) {
-    const key = this.faultKey.get(id);
     const p = this.probeCfg.get(id);
-    if (key === undefined || p === undefined) return;
-    if ((this.state.health[key] ?? IDLE).phase === 'idle' && this.probes.get(id)?.quality === 'good') return;
+    if (p === undefined || this.settled(p, now)) return;
     const c = probeCondition(this.probeSeen(p), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
     if (c) this.stepHealth(c, now);
   }
@@ -321,7 +325,8 @@ class Engine implements RulesEngine {
     const facts = {
       nowMs: now,
       sinceMs: this.startedMs,
-      probes: this.cfg.probes.map((p) => this.probeSeen(p)),
+      // Settled probes would only say "ok" again: at 128 probes, twice a second, that was most of a tick.
+      probes: this.cfg.probes.filter((p) => !this.settled(p, now)).map((p) => this.probeSeen(p)),
       devices: [...this.devices.values()],
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { Aedes } from 'aedes';
 import type { Logger } from '../core/log.ts';
 
 export interface EmbeddedBroker {
@@ -12,6 +11,8 @@ export interface EmbeddedBroker {
  * MQTT 3.1.1 only, so the uplink talks 3.1.1 to it; real deployments use an MQTT 5 broker.
  */
 export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<EmbeddedBroker> {
+  // Loaded here, not at the top: a box with a real broker never holds aedes (~10 MB RSS).
+  const { Aedes } = await import('aedes');
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();
