@@ -44,6 +44,16 @@ describe('the engine at 128 probes', () => {
     expect(calls).toEqual({ sweeps: 1, probeConditions: 0, compartments: PROBES + PROBES / 8 });
   });
 
+  it('one poll handed over at once judges each compartment once, with all its readings in', async () => {
+    const h = await harness(van());
+    h.series(ids, 30, () => 3, 1);
+    reset();
+    h.engine.onRecords(ids.map((probe) => ({ kind: 'temperature', ts: new Date().toISOString(), tq: 'system', probe, value: 9, quality: 'good' })));
+    expect(calls).toEqual({ sweeps: 0, probeConditions: 0, compartments: PROBES / 8 });
+    // Judged at once: the alarm delay (60 s) starts with this poll, for every compartment.
+    expect(h.engine.snapshot().compartments.map((c) => c.display.kind)).toEqual(Array(PROBES / 8).fill('pending'));
+  });
+
   it('device alarms still come within their delays: a faulty probe on its reading, a silent one on the tick', async () => {
     const h = await harness(van());
     h.series(ids, 100, () => 3, 1);

@@ -2,7 +2,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { SiteConfig } from '../config/schema-rules.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
+import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, RecordDraft, TemperatureDraft } from '../core/types.ts';
 import { acknowledgeAlarm, conditionGone, EMPTY_BOOK, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
 import { evaluateCompartment, resumeCompartment, type CompartmentState } from './compartment.ts';
 import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
@@ -56,6 +56,8 @@ export interface RulesEngine {
   /** Loads the saved state; call once before anything else. */
   start(): Promise<void>;
   onRecord(r: TemperatureDraft | PositionDraft): void;
+  /** The records of one commit (one poll of a bus) together; kinds other than temperature and position are ignored. */
+  onRecords(rs: readonly RecordDraft[]): void;
   onHealth(h: readonly DeviceHealth[]): void;
   /** A digital input (door contact, defrost relay) by its id in `inputs[]`. */
   onInput(id: string, on: boolean): void;
@@ -169,18 +171,31 @@ class Engine implements RulesEngine {
   }
 
   onRecord(r: TemperatureDraft | PositionDraft): void {
+    this.onRecords([r]);
+  }
+
+  /**
+   * Readings are judged at once, but they change only their compartments and their probes'
+   * health: everything else changes with time and is the tick's (all of it per reading was
+   * quadratic in the probes). A compartment is judged once, with all of the poll's readings in.
+   */
+  onRecords(rs: readonly RecordDraft[]): void {
     const now = this.now();
-    if (r.kind === 'temperature') {
-      this.onTemperature(r, now);
-      // A reading is judged at once, but it changes only its compartment and its probe's health:
-      // everything else changes with time and is the tick's (all probes per reading is quadratic).
-      const rule = this.ruleOf.get(r.probe);
-      if (rule) this.evaluateRule(rule, now);
-      this.evaluateProbeHealth(r.probe, now);
-      return;
+    const touched = new Set<CompartmentRule>();
+    let fix = false;
+    for (const r of rs) {
+      if (r.kind === 'temperature') {
+        this.onTemperature(r, now);
+        const rule = this.ruleOf.get(r.probe);
+        if (rule) touched.add(rule);
+      } else if (r.kind === 'position') {
+        if (r.mode >= 2) this.onFix(r, now);
+        fix = true;
+      }
     }
-    if (r.mode >= 2) this.onFix(r, now);
-    this.evaluate(now);
+    if (fix) this.evaluate(now);
+    else for (const rule of touched) this.evaluateRule(rule, now);
+    for (const r of rs) if (r.kind === 'temperature') this.evaluateProbeHealth(r.probe, now);
   }
 
   private onTemperature(r: TemperatureDraft, now: number) {

@@ -116,10 +116,8 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     const sinkMany = (drafts: RecordDraft[]) => {
       journal.appendMany(drafts).then(
         (records) => {
-          for (const record of records) {
-            live.apply(record);
-            if (record.kind === 'temperature' || record.kind === 'position') rules.onRecord(record);
-          }
+          for (const record of records) live.apply(record);
+          rules.onRecords(records);
         },
         (err: Error) => log.error({ err: err.message, kind: drafts[0]?.kind, records: drafts.length }, 'sample not committed'),
       );
