@@ -1,10 +1,3 @@
-import { validateCommand } from './validate.ts';
-import { runCommand } from './run.ts';
-import { journalStatsCommand } from './journal-stats.ts';
-import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
-import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
-import { checkCommand } from './check.ts';
-import { provisionCommand } from './provision.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 const USAGE = `usage: coldgate <command> [options]
@@ -31,21 +24,22 @@ exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  validate: validateCommand,
-  check: checkCommand,
-  provision: provisionCommand,
-  scan: scanCommand,
-  'gps decode': gpsDecodeCommand,
-  'journal stats': journalStatsCommand,
+/** Loaded when asked for: the service runs `run` only and never builds the others' schemas and tables. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.ts')).runCommand,
+  validate: async () => (await import('./validate.ts')).validateCommand,
+  check: async () => (await import('./check.ts')).checkCommand,
+  provision: async () => (await import('./provision.ts')).provisionCommand,
+  scan: async () => (await import('../../drivers/modbus-probe/cli-scan.ts')).scanCommand,
+  'gps decode': async () => (await import('../../drivers/gps-nmea/cli-decode.ts')).gpsDecodeCommand,
+  'journal stats': async () => (await import('./journal-stats.ts')).journalStatsCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const two = argv.slice(0, 2).join(' ');
   const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0] ?? '', argv.slice(1)];
-  const command = COMMANDS[name];
-  if (!command || name === '') {
+  const load = COMMANDS[name];
+  if (!load || name === '') {
     // Asking for help is not a mistake: usage on stdout, exit 0; anything else is bad usage.
     if (name === '--help' || name === '-h' || name === 'help') {
       io.stdout.write(USAGE);
@@ -54,6 +48,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     io.stderr.write(name ? `coldgate: unknown command "${argv.join(' ')}"\n\n${USAGE}` : USAGE);
     return EXIT_USAGE;
   }
+  const command = await load();
   try {
     return await command(rest, io);
   } catch (err) {
