@@ -1,7 +1,8 @@
 /**
  * What the service holds in memory is what it loads: the demo's in-process MQTT broker (aedes)
  * is loaded only when the config asks for it. Checked in a fresh process, since this one has
- * loaded whatever other test files imported. aedes itself is ESM, which no cache lists: its
+ * loaded whatever other test files imported. Nor does an mqtt:// uplink load MQTT.js's
+ * WebSocket and SOCKS transports. aedes itself is ESM, which no cache lists: its
  * CommonJS dependency mqemitter (used by nothing else) stands for it.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,6 +23,20 @@ describe('the runtime loads only what it runs', () => {
     const loaded = loadedPackages(`await import('./src/runtime/gateway.ts');${LIST}`);
     expect(loaded).toEqual(expect.arrayContaining(['mqtt', 'classic-level']));
     expect(loaded).not.toContain('mqemitter');
+  });
+
+  it('an mqtt:// uplink connection loads no WebSocket or SOCKS transport; ws:// does', () => {
+    const client = (url: string) => `
+      const { connectMqtt } = await import('./src/uplink/connect.ts');
+      const c = connectMqtt('${url}', { reconnectPeriod: 0, connectTimeout: 500 });
+      c.on('error', () => {});
+      await new Promise((r) => c.once('close', r));
+      c.end(true);${LIST}`;
+    const tcp = loadedPackages(client('mqtt://127.0.0.1:1'));
+    expect(tcp).toContain('mqtt');
+    expect(tcp).not.toContain('ws');
+    expect(tcp).not.toContain('socks');
+    expect(loadedPackages(client('ws://127.0.0.1:1'))).toContain('ws');
   });
 
   it('starting the embedded broker loads it', () => {

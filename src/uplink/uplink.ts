@@ -1,9 +1,10 @@
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, JournalRecord, Lane } from '../core/types.ts';
 import type { UplinkConfig } from '../config/schema-uplink.ts';
 import type { Journal } from '../journal/journal.ts';
 import { LANES } from '../journal/journal.ts';
+import { connectMqtt } from './connect.ts';
 import { CONTENT_TYPE, encodeBatch, type BatchSource, type EncodedBatch } from './encode.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readTls } from './tls.ts';
@@ -107,7 +108,7 @@ export class Uplink {
   }
 
   private connect(options: IClientOptions): void {
-    const client = mqtt.connect(this.cfg.url, options);
+    const client = connectMqtt(this.cfg.url, options);
     this.client = client;
     client.on('connect', () => {
       if (client === this.client) this.onConnect(client);
