@@ -9,7 +9,7 @@
  * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
  * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
- * --steady-seconds N (measured window, 60), --only drain|steady.
+ * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size), --only drain|steady.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,12 +37,16 @@ const { values } = parseArgs({
     'naive-drain': { type: 'string', default: '200000' },
     'steady-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
+    probes: { type: 'string' },
   },
 });
 
 const ROOT = path.resolve(path.dirname(SELF), '..');
-/** Inside the project, so that the bundle's package imports resolve to its node_modules. */
-const CACHE = path.join(ROOT, 'node_modules/.cache/coldgate-bench');
+/**
+ * Inside the project, so that the bundle's package imports resolve to its node_modules; not in
+ * node_modules itself, which git worktrees may share (a bench in one would run another's bundle).
+ */
+const CACHE = path.join(ROOT, 'dist/bench');
 const BUNDLE = path.join(CACHE, 'bench.mjs');
 /** The gateway as the service runs it (scripts/build.mjs makes the same file as dist/coldgate.mjs). */
 const SERVICE = path.join(CACHE, 'coldgate.mjs');
@@ -136,6 +140,7 @@ async function drainPhases(work: string): Promise<Record<string, number | string
 async function steadyPhases(work: string): Promise<SteadyResult[]> {
   const out: SteadyResult[] = [];
   for (const [probes, protocolVersion] of [[32, 5], [128, 5], [32, 4]] as const) {
+    if (values.probes !== undefined && Number(values.probes) !== probes) continue;
     progress(`steady: ${probes} probes at 1 Hz, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, ${values['steady-seconds']} s measured`);
     out.push(await steady({ probes, protocolVersion, seconds: Number(values['steady-seconds']), warmupSeconds: 15, bundle: SERVICE, nodeOptions: serviceNodeOptions(), workDir: path.join(work, `steady-${probes}-${protocolVersion}`) }));
   }

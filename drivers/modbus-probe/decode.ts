@@ -15,15 +15,16 @@ export function registerCount(type: RegisterType): 1 | 2 {
  * Example: float 25.0 is 0x41C80000; a CDAB device sends [0x0000, 0x41C8].
  * A 16-bit value only has the byte swap: BADC and DCBA read [0x3412] as 0x1234.
  */
-export function toBigEndian(words: readonly number[], order: WordOrder): Buffer {
-  const raw = Buffer.alloc(words.length * 2);
-  words.forEach((w, i) => raw.writeUInt16BE(w & 0xffff, i * 2));
-  const swapWords = words.length === 2 && (order === 'CDAB' || order === 'DCBA');
-  const swapBytes = order === 'BADC' || order === 'DCBA';
-  const ordered = swapWords ? Buffer.concat([raw.subarray(2, 4), raw.subarray(0, 2)]) : raw;
-  if (swapBytes) ordered.swap16();
-  return ordered;
+export function toBigEndian(words: readonly number[], order: WordOrder, out: Buffer = Buffer.alloc(words.length * 2)): Buffer {
+  const n = out.length / 2;
+  const swapWords = n === 2 && (order === 'CDAB' || order === 'DCBA');
+  for (let i = 0; i < n; i++) out.writeUInt16BE(words[i]! & 0xffff, (swapWords ? n - 1 - i : i) * 2);
+  if (order === 'BADC' || order === 'DCBA') out.swap16();
+  return out;
 }
+
+/** decode's bytes, one buffer per width: a fresh Buffer per reading was a native allocation each. */
+const SCRATCH = { 1: Buffer.alloc(2), 2: Buffer.alloc(4) } as const;
 
 export interface Decoded {
   /** The number the type stands for, before scale and offset. */
@@ -34,7 +35,7 @@ export interface Decoded {
 
 /** Example: int16 from [0xFF38] is -200 (bits 65336); with scale 0.1 that is -20.0 degrees. */
 export function decode(words: readonly number[], type: RegisterType, order: WordOrder): Decoded {
-  const buf = toBigEndian(words.slice(0, registerCount(type)), order);
+  const buf = toBigEndian(words, order, SCRATCH[registerCount(type)]);
   const bits = buf.length === 2 ? buf.readUInt16BE(0) : buf.readUInt32BE(0);
   switch (type) {
     case 'int16':

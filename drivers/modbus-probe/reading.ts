@@ -54,9 +54,10 @@ export type Judged =
  * Example: probe t1 on bus cab, a timeout -> comms-error, "probe t1 (bus cab, unit 1, register 0): timeout (no answer in 1000 ms)".
  */
 export function judgePoll(probe: ResolvedProbe, busId: string, outcome: PollOutcome): Judged {
-  const where = `probe ${probe.id} (bus ${busId}, unit ${probe.unit}, register ${probe.address})`;
-  if (!outcome.ok) return { quality: 'comms-error', value: null, error: `${where}: ${outcome.fault.text}`, fault: outcome.fault };
+  // Built for faults only: a good reading, every probe every second, needs no text.
+  const where = () => `probe ${probe.id} (bus ${busId}, unit ${probe.unit}, register ${probe.address})`;
+  if (!outcome.ok) return { quality: 'comms-error', value: null, error: `${where()}: ${outcome.fault.text}`, fault: outcome.fault };
   const reading = evaluate(probe, outcome.words, outcome.status);
   if (reading.quality === 'good') return { quality: 'good', value: reading.value };
-  return { quality: 'sensor-fault', value: null, error: `${where}: sensor fault: ${reading.reason}`, reason: reading.reason };
+  return { quality: 'sensor-fault', value: null, error: `${where()}: sensor fault: ${reading.reason}`, reason: reading.reason };
 }

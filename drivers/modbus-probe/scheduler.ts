@@ -231,15 +231,20 @@ export class BusScheduler {
     }
   }
 
+  /** Runs for every probe of every poll: one array of words per probe. */
   private outcome(p: ProbePlan, words: Map<number, number>, faults: Map<number, CommsFault>): PollOutcome {
-    const addresses = Array.from({ length: p.value.count }, (_, k) => p.value.address + k);
-    if (p.status !== undefined) addresses.push(p.status);
-    for (const a of addresses) {
+    const values: number[] = [];
+    const n = p.value.count + (p.status === undefined ? 0 : 1);
+    for (let k = 0; k < n; k++) {
+      const a = k < p.value.count ? p.value.address + k : p.status!;
       const fault = faults.get(a);
       if (fault) return { ok: false, fault };
-      if (!words.has(a)) return { ok: false, fault: { kind: 'io', text: `register ${a} missing from the answer` } };
+      const w = words.get(a);
+      if (w === undefined) return { ok: false, fault: { kind: 'io', text: `register ${a} missing from the answer` } };
+      values.push(w);
     }
-    const values = addresses.map((a) => words.get(a)!);
-    return p.status === undefined ? { ok: true, words: values } : { ok: true, words: values.slice(0, -1), status: values[values.length - 1]! };
+    if (p.status === undefined) return { ok: true, words: values };
+    const status = values.pop()!;
+    return { ok: true, words: values, status };
   }
 }

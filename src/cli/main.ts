@@ -1,21 +1,17 @@
-import { validateCommand } from './validate.ts';
-import { runCommand } from './run.ts';
-import { journalStatsCommand } from './journal-stats.ts';
-import { gpsDecodeCommand } from '../../drivers/gps-nmea/cli-decode.ts';
-import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
-import { checkCommand } from './check.ts';
-import { provisionCommand } from './provision.ts';
-import { tripsExportCommand, tripsListCommand, tripsShowCommand } from './trips.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
 
-/** The dispatcher and its help in one table: a command cannot be added without its usage. */
-export const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  run: { run: runCommand, usage: 'run --config FILE                 run the gateway (npm start runs config/demo.json)' },
-  validate: { run: validateCommand, usage: 'validate --config FILE            check a config; every problem on its own line' },
+/**
+ * The dispatcher and its help in one table: a command cannot be added without its usage. Each
+ * command's module is loaded when asked for: the service runs `run` only and never builds the
+ * others' schemas and tables.
+ */
+export const COMMANDS: Record<string, { load: () => Promise<Command>; usage: string }> = {
+  run: { load: async () => (await import('./run.ts')).runCommand, usage: 'run --config FILE                 run the gateway (npm start runs config/demo.json)' },
+  validate: { load: async () => (await import('./validate.ts')).validateCommand, usage: 'validate --config FILE            check a config; every problem on its own line' },
   provision: {
-    run: provisionCommand,
+    load: async () => (await import('./provision.ts')).provisionCommand,
     usage: `provision [--config FILE]         guide the installer through a new config (asks, scans, writes, checks)
   provision --answers FILE | --non-interactive [--gateway-id ID --broker URL
             [--username U --password P | --cert F --key F] [--ca F]
@@ -25,26 +21,26 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
                                     the same without questions (default FILE /etc/coldgate/config.json;
                                     an existing one is kept as FILE.prev)`,
   },
-  check: { run: checkCommand, usage: 'check --config FILE [--json]      read each probe, the GPS, the broker and the disk once: one table' },
+  check: { load: async () => (await import('./check.ts')).checkCommand, usage: 'check --config FILE [--json]      read each probe, the GPS, the broker and the disk once: one table' },
   scan: {
-    run: scanCommand,
+    load: async () => (await import('../../drivers/modbus-probe/cli-scan.ts')).scanCommand,
     usage: `scan --port PATH|tcp://HOST:PORT|rtu-tcp://HOST:PORT [--baud N] [--parity none|even|odd] [--ids A-B] [--timeout MS] [--json]
                                     find Modbus devices on a bus`,
   },
   'gps decode': {
-    run: gpsDecodeCommand,
+    load: async () => (await import('../../drivers/gps-nmea/cli-decode.ts')).gpsDecodeCommand,
     usage: `gps decode FILE [--date YYYY-MM-DD]
                                     decode an NMEA capture, one gpsd-style TPV line per epoch`,
   },
-  'journal stats': { run: journalStatsCommand, usage: 'journal stats --data DIR [--json] what is buffered, acked, dropped (only an existing journal)' },
+  'journal stats': { load: async () => (await import('./journal-stats.ts')).journalStatsCommand, usage: 'journal stats --data DIR [--json] what is buffered, acked, dropped (only an existing journal)' },
   'trips list': {
-    run: tripsListCommand,
+    load: async () => (await import('./trips.ts')).tripsListCommand,
     usage: `trips list [--json] [--since DATE] [--data DIR | --config FILE]
                                     the archived trips, newest first (works while the gateway runs)`,
   },
-  'trips show': { run: tripsShowCommand, usage: 'trips show ID [--json] [--data DIR | --config FILE]  one archived trip: report, probes, episodes' },
+  'trips show': { load: async () => (await import('./trips.ts')).tripsShowCommand, usage: 'trips show ID [--json] [--data DIR | --config FILE]  one archived trip: report, probes, episodes' },
   'trips export': {
-    run: tripsExportCommand,
+    load: async () => (await import('./trips.ts')).tripsExportCommand,
     usage: `trips export ID --format csv [--out FILE] [--data DIR | --config FILE]
                                     one row per reading (RFC 4180), for a spreadsheet or an inspector`,
   },
@@ -60,8 +56,8 @@ const asksHelp = (args: readonly string[]) => args.some((a) => a === '--help' ||
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const two = argv.slice(0, 2).join(' ');
   const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0] ?? '', argv.slice(1)];
-  const command = COMMANDS[name];
-  if (!command || name === '') {
+  const entry = COMMANDS[name];
+  if (!entry || name === '') {
     if (name === '--help' || name === '-h' || name === 'help') {
       io.stdout.write(USAGE);
       return EXIT_OK;
@@ -74,8 +70,9 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     io.stdout.write(usageOf(name));
     return EXIT_OK;
   }
+  const run = await entry.load();
   try {
-    return await command.run(rest, io);
+    return await run(rest, io);
   } catch (err) {
     // parseArgs throws TypeErrors with codes for unknown or malformed options.
     if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,13 +1,13 @@
 import type { GatewayConfig } from '../config/schema.ts';
 import { MAX_SKEW_MS, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, TemperatureDraft } from '../core/types.ts';
+import type { DeviceHealth, EventDraft, PositionDraft, ReadingQuality, RecordDraft, TemperatureDraft } from '../core/types.ts';
 import { acknowledgeAlarm, conditionGone, notePeak, raiseAlarm, type Alarm, type AlarmBook, type AlarmSpec, type AlarmTransition } from './alarms.ts';
 import { evaluateCompartment, resumeCompartment } from './compartment.ts';
 import { forgetPending, IDLE, isOn, stepDebounce, type Debounce } from './debounce.ts';
 import { compartmentDisplay, type DisplayState } from './display-state.ts';
 import { alarmEvent } from './events.ts';
-import { healthConditions } from './health.ts';
+import { healthConditions, healthKey, probeCondition, type HealthCondition, type ProbeSeen } from './health.ts';
 import { channelValues, compartmentRule, staleAfterMs, type CompartmentRule, type TierName } from './limits.ts';
 import { SaveQueue, UnreadableState, type RulesStore } from './persist.ts';
 import { checkSavedState, freshState, type SavedState as State } from './saved-state.ts';
@@ -50,6 +50,8 @@ export interface RulesEngine {
   /** Loads the saved state; call once before anything else. */
   start(): Promise<void>;
   onRecord(r: TemperatureDraft | PositionDraft): void;
+  /** The records of one commit (one poll of a bus) together; kinds other than temperature and position are ignored. */
+  onRecords(rs: readonly RecordDraft[]): void;
   onHealth(h: readonly DeviceHealth[]): void;
   /** A digital input (door contact, defrost relay) by its id in `inputs[]`. */
   onInput(id: string, on: boolean): void;
@@ -88,6 +90,10 @@ class Engine implements RulesEngine {
   private state: State = freshState();
   private readonly rules: CompartmentRule[];
   private readonly probeCfg: Map<string, GatewayConfig['probes'][number]>;
+  /** A probe's compartment rule: the one rule its reading can change. */
+  private readonly ruleOf = new Map<string, CompartmentRule>();
+  /** A probe's `health:probe-fault:` key, made once rather than per reading. */
+  private readonly faultKey = new Map<string, string>();
   private readonly probes = new Map<string, ProbeLatest>();
   private readonly inputs = new Map<string, boolean>();
   private readonly devices = new Map<string, DeviceHealth>();
@@ -105,6 +111,8 @@ class Engine implements RulesEngine {
   ) {
     this.rules = cfg.compartments.map((c) => compartmentRule(c, cfg.probes));
     this.probeCfg = new Map(cfg.probes.map((p) => [p.id, p]));
+    for (const rule of this.rules) for (const id of rule.probes) this.ruleOf.set(id, rule);
+    for (const p of cfg.probes) this.faultKey.set(p.id, healthKey('probe-fault', p.id));
     this.saver = new SaveQueue(deps.store, () => this.state, (err) => deps.log.error({ err }, 'rules: saving state failed'));
     this.trips = new TripDesk({
       cfg,
@@ -183,10 +191,31 @@ class Engine implements RulesEngine {
   }
 
   onRecord(r: TemperatureDraft | PositionDraft): void {
+    this.onRecords([r]);
+  }
+
+  /**
+   * Readings are judged at once, but they change only their compartments and their probes'
+   * health: everything else changes with time and is the tick's (all of it per reading was
+   * quadratic in the probes). A compartment is judged once, with all of the poll's readings in.
+   */
+  onRecords(rs: readonly RecordDraft[]): void {
     const now = this.now();
-    if (r.kind === 'temperature') this.onTemperature(r, now);
-    else if (r.mode >= 2) this.onFix(r, now);
-    this.evaluate(now);
+    const touched = new Set<CompartmentRule>();
+    let fix = false;
+    for (const r of rs) {
+      if (r.kind === 'temperature') {
+        this.onTemperature(r, now);
+        const rule = this.ruleOf.get(r.probe);
+        if (rule) touched.add(rule);
+      } else if (r.kind === 'position') {
+        if (r.mode >= 2) this.onFix(r, now);
+        fix = true;
+      }
+    }
+    if (fix) this.evaluate(now);
+    else for (const rule of touched) this.evaluateRule(rule, now);
+    for (const r of rs) if (r.kind === 'temperature') this.evaluateProbeHealth(r.probe, now);
   }
 
   private onTemperature(r: TemperatureDraft, now: number) {
@@ -282,25 +311,43 @@ class Engine implements RulesEngine {
     this.trips.account(rule, now, r.out, r.counted);
   }
 
+  private probeSeen(p: GatewayConfig['probes'][number]): ProbeSeen {
+    const seen = this.probes.get(p.id);
+    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
+  }
+
+  /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
+  private settled(p: GatewayConfig['probes'][number], now: number): boolean {
+    const seen = this.probes.get(p.id);
+    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleAfterMs(p) && (this.state.health[this.faultKey.get(p.id)!] ?? IDLE).phase === 'idle';
+  }
+
+  /** After a reading: judges that probe's fault condition alone, and only when it can change. */
+  private evaluateProbeHealth(id: string, now: number) {
+    const p = this.probeCfg.get(id);
+    if (p === undefined || this.settled(p, now)) return;
+    const c = probeCondition(this.probeSeen(p), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
+    if (c) this.stepHealth(c, now);
+  }
+
   private evaluateHealth(now: number) {
-    const probes = this.cfg.probes.map((p) => {
-      const seen = this.probes.get(p.id);
-      return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
-    });
     const facts = {
       nowMs: now,
       sinceMs: this.startedMs,
-      probes,
+      // Settled probes would only say "ok" again: at 128 probes, twice a second, that was most of a tick.
+      probes: this.cfg.probes.filter((p) => !this.settled(p, now)).map((p) => this.probeSeen(p)),
       devices: [...this.devices.values()],
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),
     };
-    for (const c of healthConditions(facts, this.cfg.healthAlarms)) {
-      const r = stepDebounce(this.state.health[c.key] ?? IDLE, c.cond, now, { delayMs: c.delayMs, clearDelayMs: HEALTH_CLEAR_MS });
-      if (r.d !== this.state.health[c.key]) this.state.health = { ...this.state.health, [c.key]: r.d };
-      if (r.edge === 'on') this.raise({ key: c.key, type: c.type, severity: c.severity, source: c.source, latched: false, message: c.message, data: {} }, now);
-      if (r.edge === 'off') this.apply(conditionGone(this.state.book, c.key, now));
-    }
+    for (const c of healthConditions(facts, this.cfg.healthAlarms)) this.stepHealth(c, now);
+  }
+
+  private stepHealth(c: HealthCondition, now: number) {
+    const r = stepDebounce(this.state.health[c.key] ?? IDLE, c.cond, now, { delayMs: c.delayMs, clearDelayMs: HEALTH_CLEAR_MS });
+    if (r.d !== this.state.health[c.key]) this.state.health = { ...this.state.health, [c.key]: r.d };
+    if (r.edge === 'on') this.raise({ key: c.key, type: c.type, severity: c.severity, source: c.source, latched: false, message: c.message, data: {} }, now);
+    if (r.edge === 'off') this.apply(conditionGone(this.state.book, c.key, now));
   }
 
   // ---- sites, gate and trips (src/trips) --------------------------------------------------

@@ -35,7 +35,7 @@ export interface HealthCondition {
   message: string;
 }
 
-function probeProblem(p: ProbeSeen, f: HealthFacts): string | undefined {
+function probeProblem(p: ProbeSeen, f: Pick<HealthFacts, 'nowMs' | 'sinceMs'>): string | undefined {
   if (p.quality !== undefined && p.quality !== 'good') return `${p.quality}${p.error ? `: ${p.error}` : ''}`;
   const silentMs = f.nowMs - (p.lastAt ?? f.sinceMs);
   return silentMs > p.staleMs ? `no reading for ${Math.round(silentMs / 1000)} s` : undefined;
@@ -45,6 +45,24 @@ function probeProblem(p: ProbeSeen, f: HealthFacts): string | undefined {
 function journalFill(h: DeviceHealth | undefined): number | undefined {
   if (!h || typeof h.usedBytes !== 'number' || typeof h.maxBytes !== 'number' || h.maxBytes <= 0) return undefined;
   return (100 * h.usedBytes) / h.maxBytes;
+}
+
+type HealthAlarm = Pick<HealthAlarmsConfig['probeFault'], 'enabled' | 'afterSec' | 'severity'>;
+
+/** The alarm key of a device condition, e.g. `health:probe-fault:p1`. */
+export const healthKey = (type: AlarmType, source: string): string => `health:${type}:${source}`;
+
+function condition(c: Omit<HealthCondition, 'key' | 'severity' | 'delayMs'>, alarm: HealthAlarm): HealthCondition | undefined {
+  return alarm.enabled ? { ...c, key: healthKey(c.type, c.source), severity: alarm.severity, delayMs: alarm.afterSec * 1000 } : undefined;
+}
+
+/**
+ * One probe's condition alone: what a reading can change (the engine judges it on the reading,
+ * the rest on its 1 s tick). Undefined when probe-fault alarms are off.
+ */
+export function probeCondition(p: ProbeSeen, f: Pick<HealthFacts, 'nowMs' | 'sinceMs'>, cfg: HealthAlarmsConfig): HealthCondition | undefined {
+  const problem = probeProblem(p, f);
+  return condition({ type: 'probe-fault', source: p.id, cond: problem !== undefined, message: `Probe ${p.id}: ${problem ?? 'ok'}` }, cfg.probeFault);
 }
 
 /**
@@ -62,12 +80,13 @@ export const JOURNAL_FAILED = { enabled: true, afterSec: 3, severity: 'critical'
  */
 export function healthConditions(f: HealthFacts, cfg: HealthAlarmsConfig): HealthCondition[] {
   const out: HealthCondition[] = [];
-  const add = (c: Omit<HealthCondition, 'key' | 'severity' | 'delayMs'>, alarm: { enabled: boolean; afterSec: number; severity: 'warning' | 'critical' }) => {
-    if (alarm.enabled) out.push({ ...c, key: `health:${c.type}:${c.source}`, severity: alarm.severity, delayMs: alarm.afterSec * 1000 });
+  const add = (c: Omit<HealthCondition, 'key' | 'severity' | 'delayMs'>, alarm: HealthAlarm) => {
+    const full = condition(c, alarm);
+    if (full) out.push(full);
   };
   for (const p of f.probes) {
-    const problem = probeProblem(p, f);
-    add({ type: 'probe-fault', source: p.id, cond: problem !== undefined, message: `Probe ${p.id}: ${problem ?? 'ok'}` }, cfg.probeFault);
+    const c = probeCondition(p, f, cfg);
+    if (c) out.push(c);
   }
   if (f.gps) {
     const lost = f.gps.lastFixAt === undefined || f.nowMs - f.gps.lastFixAt > f.gps.staleMs;

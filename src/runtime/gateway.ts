@@ -135,13 +135,12 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     // reading the disk refused is announced by a gap record (the journal logs and reports that).
     // One commit promise per call: the probes hand over every reading of a coalesced read at once.
     const sinkMany = (drafts: RecordDraft[]) => {
-      for (const draft of drafts) {
-        try {
-          live.observe(draft);
-          if (draft.kind === 'temperature' || draft.kind === 'position') rules.onRecord(draft);
-        } catch (err) {
-          rulesLog.error({ err, kind: draft.kind }, 'rules failed on a reading; it is recorded all the same');
-        }
+      for (const draft of drafts) live.observe(draft);
+      // One judgement per poll: each compartment once, with all of the poll's readings in.
+      try {
+        rules.onRecords(drafts);
+      } catch (err) {
+        rulesLog.error({ err, records: drafts.length }, 'rules failed on readings; they are recorded all the same');
       }
       // Spooled for the trip archive before the journal sees them: whatever the journal keeps, the trip has.
       const spooled = trips.take(drafts);

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { Aedes } from 'aedes';
 import type { Logger } from '../core/log.ts';
 import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
 
@@ -15,6 +14,8 @@ export interface EmbeddedBroker {
  * packet over MAX_INCOMING_PACKET_BYTES is disconnected before the packet is buffered.
  */
 export async function startEmbeddedBroker(host: string, port: number, log: Logger): Promise<EmbeddedBroker> {
+  // Loaded here, not at the top: a box with a real broker never holds aedes (~10 MB RSS).
+  const { Aedes } = await import('aedes');
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();

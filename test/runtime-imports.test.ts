@@ -1,0 +1,50 @@
+/**
+ * What the service holds in memory is what it loads: the demo's in-process MQTT broker (aedes)
+ * is loaded only when the config asks for it. Checked in a fresh process, since this one has
+ * loaded whatever other test files imported. Nor does an mqtt:// uplink load MQTT.js's
+ * WebSocket and SOCKS transports. aedes itself is ESM, which no cache lists: its
+ * CommonJS dependency mqemitter (used by nothing else) stands for it.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const loadedPackages = (script: string): string[] => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as string[];
+};
+
+const LIST = `
+import { createRequire } from 'node:module';
+const loaded = Object.keys(createRequire(import.meta.url).cache).map((f) => /node_modules\\/([^/]+)/.exec(f)?.[1]).filter(Boolean);
+console.log(JSON.stringify([...new Set(loaded)]));`;
+
+describe('the runtime loads only what it runs', () => {
+  it('importing the gateway loads mqtt and level, but not aedes', () => {
+    const loaded = loadedPackages(`await import('./src/runtime/gateway.ts');${LIST}`);
+    expect(loaded).toEqual(expect.arrayContaining(['mqtt', 'classic-level']));
+    expect(loaded).not.toContain('mqemitter');
+  });
+
+  it('an mqtt:// uplink connection loads no WebSocket or SOCKS transport; ws:// does', () => {
+    const client = (url: string) => `
+      const { connectMqtt } = await import('./src/uplink/connect.ts');
+      const c = connectMqtt('${url}', { reconnectPeriod: 0, connectTimeout: 500 });
+      c.on('error', () => {});
+      await new Promise((r) => c.once('close', r));
+      c.end(true);${LIST}`;
+    const tcp = loadedPackages(client('mqtt://127.0.0.1:1'));
+    expect(tcp).toContain('mqtt');
+    expect(tcp).not.toContain('ws');
+    expect(tcp).not.toContain('socks');
+    expect(loadedPackages(client('ws://127.0.0.1:1'))).toContain('ws');
+  });
+
+  it('starting the embedded broker loads it', () => {
+    const loaded = loadedPackages(`
+      const { startEmbeddedBroker } = await import('./src/uplink/embedded-broker.ts');
+      const { silentLogger } = await import('./src/core/log.ts');
+      const b = await startEmbeddedBroker('127.0.0.1', 0, silentLogger);
+      await b.close();${LIST}`);
+    expect(loaded).toContain('mqemitter');
+  });
+});
