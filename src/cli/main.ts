@@ -6,6 +6,8 @@ import { scanCommand } from '../../drivers/modbus-probe/cli-scan.ts';
 import { checkCommand } from './check.ts';
 import { provisionCommand } from './provision.ts';
 import { tripsExportCommand, tripsListCommand, tripsShowCommand } from './trips.ts';
+import { keysInitCommand, keysShowCommand } from './keys.ts';
+import { verifyCommand } from './verify.ts';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
@@ -47,6 +49,14 @@ export const COMMANDS: Record<string, { run: Command; usage: string }> = {
     run: tripsExportCommand,
     usage: `trips export ID --format csv [--out FILE] [--data DIR | --config FILE]
                                     one row per reading (RFC 4180), for a spreadsheet or an inspector`,
+  },
+  'keys init': { run: keysInitCommand, usage: 'keys init [--data DIR | --config FILE]  make the box\'s Ed25519 key (the gateway does at its first start)' },
+  'keys show': { run: keysShowCommand, usage: 'keys show [--json] [--data DIR | --config FILE]  the public key and its fingerprint, to register in the cloud' },
+  verify: {
+    run: verifyCommand,
+    usage: `verify FILE [--key PUBKEY] [--json]
+                                    check a capture of MQTT batches (one JSON per line) against the hash chain
+                                    and the signatures (PUBKEY: PEM file or raw base64); exit 1 names each problem`,
   },
 };
 

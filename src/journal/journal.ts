@@ -6,7 +6,8 @@ import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
 import { openIncarnation } from './incarnation.ts';
-import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { chainKey, chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { chainEnd, genesis, hashesOf, type ChainHead } from '../chain/hash.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 import { Refused, type Waiter } from './refused.ts';
 import { faultCode, probeWrite } from './write-fault.ts';
@@ -98,6 +99,13 @@ export class JournalError extends Error {
   override name = 'JournalError';
 }
 
+/** What `readChained` gives: records, and the lane's chain hash before the first and after the last (absent for records of a journal from before the chain). */
+export interface ChainedRead {
+  records: JournalRecord[];
+  prev?: string;
+  head?: string;
+}
+
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 type Db = Level<string, Buffer>;
 
@@ -120,7 +128,7 @@ export class Journal {
   private closed = false;
   private readonly listeners = new Set<(lane: Lane) => void>();
   /** The last chunk read, decoded: the uplink reads one chunk in several batches. */
-  private cached: { key: string; records: JournalRecord[] } | undefined;
+  private cached: { key: string; records: JournalRecord[]; prev?: string; hashes?: string[] } | undefined;
   private fault: WriteFault | undefined;
   private writeErrors = 0;
   private readonly refusals = new Refused();
@@ -141,6 +149,8 @@ export class Journal {
     private readonly lanes: Record<Lane, LaneMeta>,
     /** Per lane: records of the first stored chunk already acked (a chunk can straddle an ack). */
     private readonly headAcked: Record<Lane, number>,
+    /** Per lane: the chain head on disk (src/chain/hash.ts), written in every commit's batch. */
+    private readonly chain: Record<Lane, ChainHead>,
     opts: JournalOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -168,8 +178,8 @@ export class Journal {
       await db.close();
       throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
     }
-    const { nextSeq, lanes, headAcked } = await loadMeta(db);
-    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, opts);
+    const { nextSeq, lanes, headAcked, chain } = await loadMeta(db, incarnation);
+    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, chain, opts);
     const s = journal.stats();
     log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
     return journal;
@@ -290,14 +300,20 @@ export class Journal {
     }
     try {
       const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
+      // Chained from the head on disk each time: a failed commit renumbers and chains again.
+      const heads: Record<Lane, ChainHead> = { ...this.chain };
       const encode = (lane: Lane) => {
         const list = byLane[lane];
         chunks[lane] = [];
+        heads[lane] = this.chain[lane];
         let bytes = 0;
         for (let i = 0; i < list.length; i += MAX_CHUNK_RECORDS) {
           const part = list.slice(i, i + MAX_CHUNK_RECORDS);
-          const key = chunkKey(lane, part[part.length - 1]!.seq);
-          const value = encodeChunk(part, now);
+          const prev = heads[lane].hash;
+          const last = part[part.length - 1]!.seq;
+          heads[lane] = { seq: last, hash: chainEnd(prev, part) };
+          const key = chunkKey(lane, last);
+          const value = encodeChunk(part, now, prev);
           chunks[lane].push({ key, value });
           bytes += key.length + value.length;
         }
@@ -326,6 +342,7 @@ export class Journal {
         next[lane].bytes += added[lane];
       }
       for (const lane of LANES) ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next[lane]) });
+      for (const lane of LANES) if (byLane[lane].length > 0) ops.push({ type: 'put', key: chainKey(lane), value: Buffer.from(JSON.stringify(heads[lane])) });
       ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(String(seq)) });
       for (const [key, value] of puts) ops.push({ type: 'put', key, value });
       await this.db.batch(ops, { sync: this.cfg.fsync });
@@ -339,6 +356,8 @@ export class Journal {
       this.overflowing = plan.overflowing;
       this.lanes.events = next.events;
       this.lanes.telemetry = next.telemetry;
+      this.chain.events = heads.events;
+      this.chain.telemetry = heads.telemetry;
       this.nextSeq = seq;
     } catch (err) {
       const code = faultCode(err);
@@ -419,12 +438,13 @@ export class Journal {
   private async reopen(): Promise<void> {
     await this.db.close();
     await this.db.open();
-    const disk = await loadMeta(this.db);
+    const disk = await loadMeta(this.db, this.incarnation);
     if (disk.nextSeq !== this.nextSeq) this.log.warn({ disk: disk.nextSeq, memory: this.nextSeq }, 'journal: a write reported as failed reached the disk; continuing from the disk');
     this.nextSeq = Math.max(disk.nextSeq, this.nextSeq);
     for (const lane of LANES) {
       this.lanes[lane] = disk.lanes[lane];
       this.headAcked[lane] = disk.headAcked[lane];
+      this.chain[lane] = disk.chain[lane];
     }
     this.cached = undefined;
   }
@@ -439,24 +459,40 @@ export class Journal {
 
   /** Up to `limit` committed records of `lane` with seq > afterSeq, in seq order. */
   async read(lane: Lane, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    return (await this.readChained(lane, afterSeq, limit, false)).records;
+  }
+
+  /**
+   * As `read`, with the lane's chain hash before the first record and after the last (what a
+   * batch carries). Records from before the chain (format 1 chunks) come in reads of their own,
+   * without hashes.
+   */
+  async readChained(lane: Lane, afterSeq: number, limit: number, hashes = true): Promise<ChainedRead> {
     const out: JournalRecord[] = [];
+    let prev: string | undefined;
+    let head: string | undefined;
     const m = this.lanes[lane];
     const floor = Math.max(afterSeq, m.ackedThrough, 0);
     // Seek straight past everything deleted: LevelDB would otherwise step over its tombstones.
     const from = chunkKey(lane, Math.max(floor, m.deletedThrough));
     for await (const [key, value] of this.db.iterator({ gt: from, lt: lanePrefix(lane).lt })) {
-      let records = this.cached?.key === key ? this.cached.records : undefined;
-      if (!records) {
-        records = decodeChunk(value);
-        this.cached = { key, records };
-      }
-      for (const record of records) {
+      let cached = this.cached?.key === key ? this.cached : undefined;
+      if (!cached) cached = this.cached = { key, records: decodeChunk(value), prev: chunkHeader(value).prev };
+      const chained = hashes && cached.prev !== undefined;
+      if (hashes && out.length > 0 && chained !== (head !== undefined)) return { records: out, prev, head };
+      // Hashed once per chunk when first sent; resends after a reconnect reuse them.
+      if (chained) cached.hashes ??= hashesOf(cached.prev!, cached.records);
+      const { records } = cached;
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
         if (record.seq <= floor) continue;
+        if (chained && out.length === 0) prev = i === 0 ? cached.prev : cached.hashes![i - 1];
         out.push(record);
-        if (out.length >= limit) return out;
+        if (chained) head = cached.hashes![i];
+        if (out.length >= limit) return { records: out, prev, head };
       }
     }
-    return out;
+    return { records: out, prev, head };
   }
 
   /** The broker confirmed every record of `lane` up to `seq`: they may go. */
@@ -556,16 +592,20 @@ export class Journal {
 }
 
 /** Where the journal left off: read at open, and again after reopening on a write error. */
-async function loadMeta(db: Db): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number> }> {
+async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number>; chain: Record<Lane, ChainHead> }> {
   const storedSeq = await db.get(SEQ_KEY);
   const lanes = {} as Record<Lane, LaneMeta>;
   const headAcked = {} as Record<Lane, number>;
+  const chain = {} as Record<Lane, ChainHead>;
   for (const lane of LANES) {
+    const head = await db.get(chainKey(lane));
+    // A new journal, or one from before the chain: its next record is chained from the genesis.
+    chain[lane] = head ? (JSON.parse(head.toString()) as ChainHead) : { seq: 0, hash: genesis(incarnation, lane) };
     const meta = await db.get(laneMetaKey(lane));
     lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
     headAcked[lane] = await straddling(db, lane, lanes[lane]);
   }
-  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked };
+  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, chain };
 }
 
 /** How many records of the lane's first stored chunk are at or below its ack cursor. */
