@@ -98,7 +98,7 @@ function readBatch(line: number, doc: BatchDoc, problem: (p: Problem) => void): 
   const where = `line ${line} (${doc.lane} batch seq ${doc.fromSeq}..${doc.toSeq})`;
   const verbatim = Array.isArray(doc.records) ? doc.records : [];
   for (let i = 1; i < verbatim.length; i++) {
-    if (verbatim[i]!.seq <= verbatim[i - 1]!.seq) problem({ kind: 'reordered', line, lane: doc.lane, seq: verbatim[i]!.seq, message: `${where}: seq ${verbatim[i]!.seq} comes after seq ${verbatim[i - 1]!.seq}` });
+    if (verbatim[i]!.seq < verbatim[i - 1]!.seq) problem({ kind: 'reordered', line, lane: doc.lane, seq: verbatim[i]!.seq, message: `${where}: seq ${verbatim[i]!.seq} comes after seq ${verbatim[i - 1]!.seq}` });
   }
   const held = verbatim.length + (doc.rows ?? []).reduce((n, r) => n + (r.v?.length ?? 0), 0);
   if (held !== doc.count) {
@@ -122,7 +122,8 @@ function readBatch(line: number, doc: BatchDoc, problem: (p: Problem) => void): 
 function checkStream(id: string, batches: Batch[], gaps: Extract<JournalRecord, { kind: 'gap' }>[], held: ReadonlySet<number>, key: KeyObject | undefined, report: VerifyReport): void {
   const problem = (p: Problem) => report.problems.push(p);
   const [, incarnation, lane] = id.split(' ') as [string, string, Lane];
-  const known = new Map<number, { hash: string; canonical: string; line: number }>();
+  /** Per seq the hash after it; undefined inside a batch that did not hash to its head (reported once). */
+  const known = new Map<number, { hash?: string; canonical?: string; line: number }>();
   const chained = batches.filter((b) => b.doc.prev !== undefined && b.doc.head !== undefined);
   if (chained.length < batches.length) report.notes.push(`${id}: ${batches.length - chained.length} batches carry no chain (records from before the chain): not checked`);
   for (const b of chained) {
@@ -135,7 +136,12 @@ function checkStream(id: string, batches: Batch[], gaps: Extract<JournalRecord, 
         if (seen && seen.canonical !== canonical) problem({ kind: 'conflict', line: b.line, lane, seq: r.seq, message: `${lane} seq ${r.seq}: line ${b.line} and line ${seen.line} hold different records under one seq (each batch hashes to its own head: check the signatures)` });
         known.set(r.seq, { hash: hashes[i]!, canonical, line: b.line });
       });
-    } else problem(diagnose(b, lane, held));
+    } else {
+      problem(diagnose(b, lane, held));
+      // Its claimed head still carries the chain on: the next batch is judged against it.
+      for (const r of b.records) if (!known.has(r.seq)) known.set(r.seq, { line: b.line });
+      known.set(b.doc.toSeq, { hash: b.doc.head, line: b.line });
+    }
   }
   // Continuity: each batch's prev is the hash after the lane's record before it.
   const seqs = [...known.keys()].sort((a, b) => a - b);
@@ -150,7 +156,7 @@ function checkStream(id: string, batches: Batch[], gaps: Extract<JournalRecord, 
     return lo > 0 ? seqs[lo - 1] : undefined;
   };
   const start = genesis(incarnation, lane);
-  const sorted = chained.filter((b) => b.hashes).sort((a, b) => a.doc.fromSeq - b.doc.fromSeq);
+  const sorted = chained.slice().sort((a, b) => a.doc.fromSeq - b.doc.fromSeq);
   sorted.forEach((b, i) => {
     const pred = before(b.doc.fromSeq);
     if (pred === undefined) {
@@ -158,7 +164,7 @@ function checkStream(id: string, batches: Batch[], gaps: Extract<JournalRecord, 
       if (b.doc.prev === start || i === 0) return;
     }
     const expected = pred === undefined ? start : known.get(pred)!.hash;
-    if (b.doc.prev === expected) return;
+    if (expected === undefined || b.doc.prev === expected) return;
     const retention = pred !== undefined && gaps.some((g) => g.fromSeq <= b.doc.fromSeq - 1 && g.toSeq >= pred + 1);
     if (retention) return void report.notes.push(`${id}: the chain resumes at seq ${b.doc.fromSeq} after records retention dropped (a gap record says so)`);
     problem({ kind: 'break', line: b.line, lane, seq: b.doc.fromSeq, message: `${lane} seq ${b.doc.fromSeq} (line ${b.line}): break in the chain after seq ${pred ?? 0}: the batch's prev ${b.doc.prev!.slice(0, 16)}... is not the hash after seq ${pred ?? 0} (${expected.slice(0, 16)}...): records between them were removed, or changed and re-chained` });
