@@ -19,6 +19,8 @@ const DAY_MS = 86_400_000;
  * never decodes more than this many records at once (the drain's memory stays small).
  */
 const MAX_CHUNK_RECORDS = 4096;
+/** Key, header and a deflated gap record: what retention's own gap record adds (~150 B), rounded up. */
+const GAP_CHUNK_RESERVE = 256;
 /** A failed write is tried again after 1 s, then 2, 4, 8 and every 10 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
@@ -323,7 +325,8 @@ export class Journal {
       const plan = await planRetention({
         telemetry: this.lanes.telemetry,
         headAcked: this.headAcked.telemetry,
-        otherBytes: this.lanes.events.bytes + added.events + added.telemetry,
+        // Room for the gap record a drop writes into this commit's events chunk, or it overshoots.
+        otherBytes: this.lanes.events.bytes + added.events + added.telemetry + GAP_CHUNK_RESERVE,
         maxBytes: this.cfg.maxBytes,
         maxAgeMs: this.cfg.maxAgeDays * DAY_MS,
         now,
