@@ -67,6 +67,23 @@ describe('hash chain in the journal', () => {
     expect(t3.head).toBe(t2.head);
     await j.close();
   });
+
+  it('a chained read takes whole chunks while they fit (the next chunk says the head), and hashes only a chunk it cuts', async () => {
+    const j = await Journal.open(dir(), cfg, silentLogger);
+    const start = genesis(j.stats().incarnation, 'telemetry');
+    for (let c = 0; c < 3; c++) await j.appendMany(Array.from({ length: 5 }, (_, i) => temp('a', c * 10 + i)));
+    const all = await j.read('telemetry', 0, 100);
+    const hashes = hashesOf(start, all);
+    const whole = await j.readChained('telemetry', 0, 12);
+    expect([whole.records.length, whole.prev, whole.head]).toEqual([10, start, hashes[9]]);
+    const cut = await j.readChained('telemetry', 0, 3);
+    expect([cut.records.length, cut.head]).toEqual([3, hashes[2]]);
+    const rest = await j.readChained('telemetry', 3, 100);
+    expect([rest.records.length, rest.prev, rest.head]).toEqual([12, hashes[2], hashes[14]]);
+    // A plain read still fills its limit.
+    expect(await j.read('telemetry', 0, 12)).toHaveLength(12);
+    await j.close();
+  });
 });
 
 describe('box key', () => {

@@ -467,33 +467,57 @@ export class Journal {
 
   /**
    * As `read`, with the lane's chain hash before the first record and after the last (what a
-   * batch carries). Records from before the chain (format 1 chunks) come in reads of their own,
-   * without hashes.
+   * batch carries). A chained read stops at a chunk's end when the next chunk does not fit
+   * whole: each chunk's header holds the hash before it, so the head is the next chunk's `prev`
+   * (or the lane's head) and the records need no hashing; only a read that starts or ends
+   * inside a chunk hashes that chunk. Records from before the chain (format 1 chunks) come in
+   * reads of their own, without hashes.
    */
   async readChained(lane: Lane, afterSeq: number, limit: number, hashes = true): Promise<ChainedRead> {
     const out: JournalRecord[] = [];
     let prev: string | undefined;
     let head: string | undefined;
+    /** out ends where a chunk ends, and the hash there is the next chunk's prev. */
+    let atChunkEnd: { prev: string; records: JournalRecord[]; hashes?: string[] } | undefined;
     const m = this.lanes[lane];
     const floor = Math.max(afterSeq, m.ackedThrough, 0);
     // Seek straight past everything deleted: LevelDB would otherwise step over its tombstones.
     const from = chunkKey(lane, Math.max(floor, m.deletedThrough));
     for await (const [key, value] of this.db.iterator({ gt: from, lt: lanePrefix(lane).lt })) {
-      let cached = this.cached?.key === key ? this.cached : undefined;
-      if (!cached) cached = this.cached = { key, records: decodeChunk(value), prev: chunkHeader(value).prev };
-      const chained = hashes && cached.prev !== undefined;
-      if (hashes && out.length > 0 && chained !== (head !== undefined)) return { records: out, prev, head };
-      // Hashed once per chunk when first sent; resends after a reconnect reuse them.
-      if (chained) cached.hashes ??= hashesOf(cached.prev!, cached.records);
-      const { records } = cached;
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i]!;
-        if (record.seq <= floor) continue;
-        if (chained && out.length === 0) prev = i === 0 ? cached.prev : cached.hashes![i - 1];
-        out.push(record);
-        if (chained) head = cached.hashes![i];
-        if (out.length >= limit) return { records: out, prev, head };
+      // The header alone says whether this chunk is wanted: the one being read stays cached.
+      const header = chunkHeader(value);
+      const chained = hashes && header.prev !== undefined;
+      if (atChunkEnd && chained) {
+        head = header.prev;
+        atChunkEnd = undefined;
       }
+      if (out.length >= limit) break;
+      if (hashes && out.length > 0 && chained !== (head !== undefined || atChunkEnd !== undefined)) break;
+      // After the first chunk every record is past the floor: its count is what it adds.
+      if (chained && out.length > 0 && out.length + header.count > limit) break;
+      let cached = this.cached?.key === key ? this.cached : undefined;
+      if (!cached) cached = this.cached = { key, records: decodeChunk(value), prev: header.prev };
+      const { records } = cached;
+      let start = 0;
+      while (start < records.length && records[start]!.seq <= floor) start++;
+      if (start === records.length) continue;
+      if (chained && start === 0 && out.length + records.length <= limit) {
+        if (out.length === 0) prev = cached.prev;
+        for (const record of records) out.push(record);
+        atChunkEnd = cached as typeof atChunkEnd;
+        continue;
+      }
+      if (chained) cached.hashes ??= hashesOf(cached.prev!, records);
+      for (let i = start; i < records.length && out.length < limit; i++) {
+        if (chained && out.length === 0) prev = i === 0 ? cached.prev : cached.hashes![i - 1];
+        out.push(records[i]!);
+        if (chained) head = cached.hashes![i];
+      }
+    }
+    if (atChunkEnd) {
+      // The last chunk: its end is the lane's head, unless a commit landed since the read began.
+      const last = out[out.length - 1]!.seq;
+      head = this.chain[lane].seq === last ? this.chain[lane].hash : (atChunkEnd.hashes ??= hashesOf(atChunkEnd.prev, atChunkEnd.records)).at(-1);
     }
     return { records: out, prev, head };
   }
