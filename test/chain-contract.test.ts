@@ -111,3 +111,24 @@ describe('gap records', () => {
     expect(broken.problems.map((p) => [p.kind, p.lane])).toEqual([['break', 'telemetry']]);
   });
 });
+
+describe('coldgate verify on bad input', () => {
+  it('says which line is not a batch, still checks the rest, and refuses a bad key or a missing file', async () => {
+    const { runCli } = await import('./helpers/cli.ts');
+    const { verifyCommand } = await import('../src/cli/verify.ts');
+    const source = { gatewayId: 'van-1', incarnation: '0123456789abcdef' };
+    const prev = genesis(source.incarnation, 'telemetry');
+    const good = JSON.stringify({ topic: 'coldgate/v1/van-1/telemetry', payload: encodeBatch(source, 'telemetry', example, 'deflate', { prev, head: hashesOf(prev, example)[1] }).toString('base64') });
+    const file = path.join(tmp.dir, 'bad.ndjson');
+    writeFileSync(file, `${good}\nnot json\n{"topic":"coldgate/v1/van-1/events","payload":"AAAA"}\n`);
+    const out = await runCli(verifyCommand, [file]);
+    expect(out.code).toBe(1);
+    expect(out.out).toMatch(/^unreadable: line 2: /m);
+    expect(out.out).toMatch(/^unreadable: line 3: payload is neither JSON nor zlib/m);
+    expect(out.out).toMatch(/1 batches, 2 records/);
+    writeFileSync(file, `${good}\n`);
+    expect((await runCli(verifyCommand, [file])).code).toBe(0);
+    expect((await runCli(verifyCommand, [file, '--key', 'abcd'])).err).toMatch(/neither a PEM file nor a raw Ed25519 public key/);
+    expect((await runCli(verifyCommand, [path.join(tmp.dir, 'nope')])).code).toBe(2);
+  });
+});
