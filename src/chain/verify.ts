@@ -36,7 +36,7 @@ export interface VerifyReport {
 }
 
 /** A search for one inserted or swapped record costs n chains of n records: bounded. */
-const SEARCH_MAX_RECORDS = 3000;
+const SEARCH_MAX_RECORDS = 1000;
 const RETENTION = new Set(['max-bytes', 'max-age']);
 
 interface Batch {
@@ -218,5 +218,6 @@ function diagnose(b: Batch, lane: Lane, held: ReadonlySet<number>): Problem {
   for (let s = doc.fromSeq; s <= doc.toSeq; s++) {
     if (!held.has(s)) return { kind: 'removed', line, lane, seq: s, message: `${lane} seq ${s} (line ${line}): removed record: inside ${where} and in no batch of the capture` };
   }
-  return { kind: 'changed', line, lane, seq: doc.fromSeq, message: `${where}: changed record: its ${records.length} records do not hash to the batch's head (no single inserted, removed or swapped record explains it); the batch is the smallest unit the wire vouches for` };
+  const why = records.length <= SEARCH_MAX_RECORDS ? 'no single inserted, removed or swapped record explains it' : `too many to search for one inserted or swapped record (over ${SEARCH_MAX_RECORDS})`;
+  return { kind: 'changed', line, lane, seq: doc.fromSeq, message: `${where}: changed record: its ${records.length} records do not hash to the batch's head (${why}); the batch is the smallest unit the wire vouches for` };
 }

@@ -36,7 +36,7 @@ export async function verifyCommand(argv: string[], io: CommandIo): Promise<numb
     for (const p of report.problems) io.stdout.write(`${p.kind}: ${p.message}\n`);
     for (const n of report.notes) io.stdout.write(`note: ${n}\n`);
     const s = report.signatures;
-    io.stdout.write(`${file}: ${report.batches} batches, ${report.records} records, ${s.valid} valid signatures${s.unchecked ? `, ${s.unchecked} not checked` : ''}: ${report.problems.length === 0 ? 'verified' : `${report.problems.length} problems`}\n`);
+    io.stdout.write(`${file}: ${report.batches} batches, ${report.records} records, ${s.valid} valid signatures${s.unchecked ? `, ${s.unchecked} not checked` : ''}: ${report.problems.length > 0 ? `${report.problems.length} problems` : report.batches === 0 ? 'no batches in it: nothing verified' : 'verified'}\n`);
   }
   return report.problems.length === 0 && report.batches > 0 ? EXIT_OK : EXIT_FAILURE;
 }
