@@ -34,8 +34,8 @@ describe('columnar records', () => {
     const c = toColumnar(records);
     expect(c.records.map((r) => r.seq)).toEqual([2, 3, 4, 5, 7, 8, 10]);
     expect(fromColumnar(JSON.parse(JSON.stringify(c)) as typeof c)).toEqual(records);
-    const chunk = encodeChunk(records, 1234);
-    expect(chunkHeader(chunk)).toEqual({ count: 10, firstSeq: 1, committedAt: 1234 });
+    const chunk = encodeChunk(records, 1234, 'ab'.repeat(32));
+    expect(chunkHeader(chunk)).toEqual({ count: 10, firstSeq: 1, committedAt: 1234, prev: 'ab'.repeat(32) });
     expect(decodeChunk(chunk)).toEqual(records);
   });
 
@@ -46,7 +46,7 @@ describe('columnar records', () => {
       ms += Math.floor(Math.random() * 400);
       records.push({ kind: 'temperature', ts: new Date(ms).toISOString(), tq: 'system', probe: `p${seq % 8}`, value: Math.round(Math.random() * 400 - 200) / 10 + 0 /* JSON has no -0 */, quality: 'good', seq });
     }
-    const chunk = encodeChunk(records, 0);
+    const chunk = encodeChunk(records, 0, '00'.repeat(32));
     expect(decodeChunk(chunk)).toEqual(records);
     // Random values and times are the worst case; real probes change slowly (see the bench).
     expect(chunk.length / records.length).toBeLessThan(6);

@@ -44,6 +44,14 @@ export const COMMANDS: Record<string, { load: () => Promise<Command>; usage: str
     usage: `trips export ID --format csv [--out FILE] [--data DIR | --config FILE]
                                     one row per reading (RFC 4180), for a spreadsheet or an inspector`,
   },
+  'keys init': { load: async () => (await import('./keys.ts')).keysInitCommand, usage: 'keys init [--data DIR | --config FILE]  make the box\'s Ed25519 key (the gateway does at its first start)' },
+  'keys show': { load: async () => (await import('./keys.ts')).keysShowCommand, usage: 'keys show [--json] [--data DIR | --config FILE]  the public key and its fingerprint, to register in the cloud' },
+  verify: {
+    load: async () => (await import('./verify.ts')).verifyCommand,
+    usage: `verify FILE [--key PUBKEY] [--json]
+                                    check a capture of MQTT batches (one JSON per line) against the hash chain
+                                    and the signatures (PUBKEY: PEM file or raw base64); exit 1 names each problem`,
+  },
 };
 
 const EXIT_CODES = 'exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config\n';

@@ -11,40 +11,51 @@ import { fromColumnar, seqsOf, toColumnar, type Columnar } from './columnar.ts';
  *   offset 8  f64  first seq (the key holds the last)
  *   offset 16 f64  commit time, epoch ms (retention by age; record clocks may be unsynced)
  *   offset 24      raw deflate of the JSON columnar form (see columnar.ts)
+ * Format 2 (since the hash chain, src/chain/hash.ts) puts the lane's chain hash before the
+ * chunk's first record at offset 24 (32 bytes) and the body at 56: the hash of any record in
+ * the chunk is then computed from the chunk alone. Format 1 chunks (older journals) have none.
  *
  * E.g. 500 readings of 8 probes at 1 Hz, values in tenths: ~1.2 kB instead of ~60 kB of JSON.
  */
-export const CHUNK_FORMAT = 1;
+export const CHUNK_FORMAT = 2;
 const HEADER = 24;
+const PREV_BYTES = 32;
+const bodyAt = (format: number) => (format === 1 ? HEADER : HEADER + PREV_BYTES);
 
 export interface ChunkHeader {
   count: number;
   firstSeq: number;
   committedAt: number;
+  /** The chain hash before the first record (hex), absent in format 1. */
+  prev?: string;
 }
 
-export function encodeChunk(records: readonly JournalRecord[], committedAt: number): Buffer {
+export function encodeChunk(records: readonly JournalRecord[], committedAt: number, prev: string): Buffer {
   // Level 1: the journal writes at ingest speed; the wire encoder compresses harder.
   const body = deflateRawSync(JSON.stringify(toColumnar(records)), { level: constants.Z_BEST_SPEED });
-  const out = Buffer.allocUnsafe(HEADER + body.length);
+  const out = Buffer.allocUnsafe(HEADER + PREV_BYTES + body.length);
   out.writeUInt8(CHUNK_FORMAT, 0);
   out.fill(0, 1, 4);
   out.writeUInt32LE(records.length, 4);
   out.writeDoubleLE(records[0]!.seq, 8);
   out.writeDoubleLE(committedAt, 16);
-  body.copy(out, HEADER);
+  out.write(prev, HEADER, PREV_BYTES, 'hex');
+  body.copy(out, HEADER + PREV_BYTES);
   return out;
 }
 
 export function chunkHeader(value: Uint8Array): ChunkHeader {
   const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (b.length < HEADER || b.readUInt8(0) !== CHUNK_FORMAT) throw new Error(`unknown journal chunk format ${b.length ? b.readUInt8(0) : 'empty'}`);
-  return { count: b.readUInt32LE(4), firstSeq: b.readDoubleLE(8), committedAt: b.readDoubleLE(16) };
+  const format = b.length > 0 ? b.readUInt8(0) : 0;
+  if ((format !== 1 && format !== CHUNK_FORMAT) || b.length < bodyAt(format)) throw new Error(`unknown journal chunk format ${b.length ? format : 'empty'}`);
+  const header: ChunkHeader = { count: b.readUInt32LE(4), firstSeq: b.readDoubleLE(8), committedAt: b.readDoubleLE(16) };
+  if (format !== 1) header.prev = b.toString('hex', HEADER, HEADER + PREV_BYTES);
+  return header;
 }
 
 function columnsOf(value: Uint8Array): Columnar {
   chunkHeader(value);
-  return JSON.parse(inflateRawSync(value.subarray(HEADER)).toString('utf8')) as Columnar;
+  return JSON.parse(inflateRawSync(value.subarray(bodyAt(value[0]!))).toString('utf8')) as Columnar;
 }
 
 export function decodeChunk(value: Uint8Array): JournalRecord[] {

@@ -6,7 +6,8 @@ import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
 import { openIncarnation } from './incarnation.ts';
-import { chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { chainKey, chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { chainEnd, genesis, hashesOf, type ChainHead } from '../chain/hash.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 import { Refused, type Waiter } from './refused.ts';
 import { faultCode, probeWrite } from './write-fault.ts';
@@ -18,6 +19,8 @@ const DAY_MS = 86_400_000;
  * never decodes more than this many records at once (the drain's memory stays small).
  */
 const MAX_CHUNK_RECORDS = 4096;
+/** Key, header and a deflated gap record: what retention's own gap record adds (~150 B), rounded up. */
+const GAP_CHUNK_RESERVE = 256;
 /** A failed write is tried again after 1 s, then 2, 4, 8 and every 10 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
@@ -105,6 +108,13 @@ export class JournalError extends Error {
   override name = 'JournalError';
 }
 
+/** What `readChained` gives: records, and the lane's chain hash before the first and after the last (absent for records of a journal from before the chain). */
+export interface ChainedRead {
+  records: JournalRecord[];
+  prev?: string;
+  head?: string;
+}
+
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 type Db = Level<string, Buffer>;
 
@@ -127,7 +137,7 @@ export class Journal {
   private closed = false;
   private readonly listeners = new Set<(lane: Lane) => void>();
   /** The last chunk read, decoded: the uplink reads one chunk in several batches. */
-  private cached: { key: string; records: JournalRecord[] } | undefined;
+  private cached: { key: string; records: JournalRecord[]; prev?: string; hashes?: string[] } | undefined;
   private fault: WriteFault | undefined;
   private writeErrors = 0;
   private readonly refusals = new Refused();
@@ -148,6 +158,8 @@ export class Journal {
     private readonly lanes: Record<Lane, LaneMeta>,
     /** Per lane: records of the first stored chunk already acked (a chunk can straddle an ack). */
     private readonly headAcked: Record<Lane, number>,
+    /** Per lane: the chain head on disk (src/chain/hash.ts), written in every commit's batch. */
+    private readonly chain: Record<Lane, ChainHead>,
     opts: JournalOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -175,8 +187,8 @@ export class Journal {
       await db.close();
       throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
     }
-    const { nextSeq, lanes, headAcked } = await loadMeta(db);
-    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, opts);
+    const { nextSeq, lanes, headAcked, chain } = await loadMeta(db, incarnation);
+    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, chain, opts);
     const s = journal.stats();
     log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
     return journal;
@@ -297,14 +309,20 @@ export class Journal {
     }
     try {
       const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
+      // Chained from the head on disk each time: a failed commit renumbers and chains again.
+      const heads: Record<Lane, ChainHead> = { ...this.chain };
       const encode = (lane: Lane) => {
         const list = byLane[lane];
         chunks[lane] = [];
+        heads[lane] = this.chain[lane];
         let bytes = 0;
         for (let i = 0; i < list.length; i += MAX_CHUNK_RECORDS) {
           const part = list.slice(i, i + MAX_CHUNK_RECORDS);
-          const key = chunkKey(lane, part[part.length - 1]!.seq);
-          const value = encodeChunk(part, now);
+          const prev = heads[lane].hash;
+          const last = part[part.length - 1]!.seq;
+          heads[lane] = { seq: last, hash: chainEnd(prev, part) };
+          const key = chunkKey(lane, last);
+          const value = encodeChunk(part, now, prev);
           chunks[lane].push({ key, value });
           bytes += key.length + value.length;
         }
@@ -314,7 +332,8 @@ export class Journal {
       const plan = await planRetention({
         telemetry: this.lanes.telemetry,
         headAcked: this.headAcked.telemetry,
-        otherBytes: this.lanes.events.bytes + added.events + added.telemetry,
+        // Room for the gap record a drop writes into this commit's events chunk, or it overshoots.
+        otherBytes: this.lanes.events.bytes + added.events + added.telemetry + GAP_CHUNK_RESERVE,
         maxBytes: this.cfg.maxBytes,
         maxAgeMs: this.cfg.maxAgeDays * DAY_MS,
         now,
@@ -333,6 +352,7 @@ export class Journal {
         next[lane].bytes += added[lane];
       }
       for (const lane of LANES) ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next[lane]) });
+      for (const lane of LANES) if (byLane[lane].length > 0) ops.push({ type: 'put', key: chainKey(lane), value: Buffer.from(JSON.stringify(heads[lane])) });
       ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(String(seq)) });
       for (const [key, value] of puts) ops.push({ type: 'put', key, value });
       await this.db.batch(ops, { sync: this.cfg.fsync });
@@ -346,6 +366,8 @@ export class Journal {
       this.overflowing = plan.overflowing;
       this.lanes.events = next.events;
       this.lanes.telemetry = next.telemetry;
+      this.chain.events = heads.events;
+      this.chain.telemetry = heads.telemetry;
       this.nextSeq = seq;
     } catch (err) {
       const code = faultCode(err);
@@ -426,12 +448,13 @@ export class Journal {
   private async reopen(): Promise<void> {
     await this.db.close();
     await this.db.open();
-    const disk = await loadMeta(this.db);
+    const disk = await loadMeta(this.db, this.incarnation);
     if (disk.nextSeq !== this.nextSeq) this.log.warn({ disk: disk.nextSeq, memory: this.nextSeq }, 'journal: a write reported as failed reached the disk; continuing from the disk');
     this.nextSeq = Math.max(disk.nextSeq, this.nextSeq);
     for (const lane of LANES) {
       this.lanes[lane] = disk.lanes[lane];
       this.headAcked[lane] = disk.headAcked[lane];
+      this.chain[lane] = disk.chain[lane];
     }
     this.cached = undefined;
   }
@@ -446,24 +469,64 @@ export class Journal {
 
   /** Up to `limit` committed records of `lane` with seq > afterSeq, in seq order. */
   async read(lane: Lane, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    return (await this.readChained(lane, afterSeq, limit, false)).records;
+  }
+
+  /**
+   * As `read`, with the lane's chain hash before the first record and after the last (what a
+   * batch carries). A chained read stops at a chunk's end when the next chunk does not fit
+   * whole: each chunk's header holds the hash before it, so the head is the next chunk's `prev`
+   * (or the lane's head) and the records need no hashing; only a read that starts or ends
+   * inside a chunk hashes that chunk. Records from before the chain (format 1 chunks) come in
+   * reads of their own, without hashes.
+   */
+  async readChained(lane: Lane, afterSeq: number, limit: number, hashes = true): Promise<ChainedRead> {
     const out: JournalRecord[] = [];
+    let prev: string | undefined;
+    let head: string | undefined;
+    /** out ends where a chunk ends, and the hash there is the next chunk's prev. */
+    let atChunkEnd: { prev: string; records: JournalRecord[]; hashes?: string[] } | undefined;
     const m = this.lanes[lane];
     const floor = Math.max(afterSeq, m.ackedThrough, 0);
     // Seek straight past everything deleted: LevelDB would otherwise step over its tombstones.
     const from = chunkKey(lane, Math.max(floor, m.deletedThrough));
     for await (const [key, value] of this.db.iterator({ gt: from, lt: lanePrefix(lane).lt })) {
-      let records = this.cached?.key === key ? this.cached.records : undefined;
-      if (!records) {
-        records = decodeChunk(value);
-        this.cached = { key, records };
+      // The header alone says whether this chunk is wanted: the one being read stays cached.
+      const header = chunkHeader(value);
+      const chained = hashes && header.prev !== undefined;
+      if (atChunkEnd && chained) {
+        head = header.prev;
+        atChunkEnd = undefined;
       }
-      for (const record of records) {
-        if (record.seq <= floor) continue;
-        out.push(record);
-        if (out.length >= limit) return out;
+      if (out.length >= limit) break;
+      if (hashes && out.length > 0 && chained !== (head !== undefined || atChunkEnd !== undefined)) break;
+      // After the first chunk every record is past the floor: its count is what it adds.
+      if (chained && out.length > 0 && out.length + header.count > limit) break;
+      let cached = this.cached?.key === key ? this.cached : undefined;
+      if (!cached) cached = this.cached = { key, records: decodeChunk(value), prev: header.prev };
+      const { records } = cached;
+      let start = 0;
+      while (start < records.length && records[start]!.seq <= floor) start++;
+      if (start === records.length) continue;
+      if (chained && start === 0 && out.length + records.length <= limit) {
+        if (out.length === 0) prev = cached.prev;
+        for (const record of records) out.push(record);
+        atChunkEnd = cached as typeof atChunkEnd;
+        continue;
+      }
+      if (chained) cached.hashes ??= hashesOf(cached.prev!, records);
+      for (let i = start; i < records.length && out.length < limit; i++) {
+        if (chained && out.length === 0) prev = i === 0 ? cached.prev : cached.hashes![i - 1];
+        out.push(records[i]!);
+        if (chained) head = cached.hashes![i];
       }
     }
-    return out;
+    if (atChunkEnd) {
+      // The last chunk: its end is the lane's head, unless a commit landed since the read began.
+      const last = out[out.length - 1]!.seq;
+      head = this.chain[lane].seq === last ? this.chain[lane].hash : (atChunkEnd.hashes ??= hashesOf(atChunkEnd.prev, atChunkEnd.records)).at(-1);
+    }
+    return { records: out, prev, head };
   }
 
   /** The broker confirmed every record of `lane` up to `seq`: they may go. */
@@ -563,16 +626,20 @@ export class Journal {
 }
 
 /** Where the journal left off: read at open, and again after reopening on a write error. */
-async function loadMeta(db: Db): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number> }> {
+async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number>; chain: Record<Lane, ChainHead> }> {
   const storedSeq = await db.get(SEQ_KEY);
   const lanes = {} as Record<Lane, LaneMeta>;
   const headAcked = {} as Record<Lane, number>;
+  const chain = {} as Record<Lane, ChainHead>;
   for (const lane of LANES) {
+    const head = await db.get(chainKey(lane));
+    // A new journal, or one from before the chain: its next record is chained from the genesis.
+    chain[lane] = head ? (JSON.parse(head.toString()) as ChainHead) : { seq: 0, hash: genesis(incarnation, lane) };
     const meta = await db.get(laneMetaKey(lane));
     lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
     headAcked[lane] = await straddling(db, lane, lanes[lane]);
   }
-  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked };
+  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, chain };
 }
 
 /** How many records of the lane's first stored chunk are at or below its ack cursor. */

@@ -7,6 +7,7 @@ import type { Lane } from '../core/types.ts';
  *   m!seq                         -> next seq to assign (written in the same batch as chunks)
  *   m!lane!telemetry              -> that lane's cursors and totals (LaneMeta, JSON)
  *   m!incarnation                 -> this journal's incarnation id (incarnation.ts), 16 hex digits
+ *   m!chain!telemetry             -> that lane's chain head {seq, hash} (src/chain/hash.ts), in each commit's batch
  */
 export const SEQ_KEY = 'm!seq';
 export const INCARNATION_KEY = 'm!incarnation';
@@ -26,6 +27,10 @@ export function lanePrefix(lane: Lane): { gte: string; lt: string } {
 
 export function laneMetaKey(lane: Lane): string {
   return `m!lane!${lane}`;
+}
+
+export function chainKey(lane: Lane): string {
+  return `m!chain!${lane}`;
 }
 
 export function seqOfChunkKey(key: string): number {

@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.ts';
 import type { DeviceHealth, EventDraft, RecordDraft } from '../core/types.ts';
 import { createRulesEngine, journalRulesStore, type RulesEngine } from '../rules/index.ts';
 import { Journal } from '../journal/journal.ts';
+import { ensureBoxKey, keysDir } from '../chain/keys.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
 import { Uplink, type IncomingCommand } from '../uplink/uplink.ts';
@@ -106,7 +107,10 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       await trips.close();
     });
     const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
-    const uplink = new Uplink(uplinkCfg, { journal, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
+    // Made at the first start (or by `coldgate keys init`): it signs the chain heads batches carry.
+    const { key, created } = ensureBoxKey(keysDir(cfg.dataDir));
+    if (created) log.info({ dir: keysDir(cfg.dataDir), fingerprint: key.fingerprint }, 'box key created: register its public key (coldgate keys show) with the cloud');
+    const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());
 

@@ -10,13 +10,17 @@ import { TokenBucket } from './rate-limit.ts';
 import { readTls } from './tls.ts';
 import { MAX_INCOMING_PACKET_BYTES, watchPacketSizes } from './packet-size.ts';
 import { isReplyTopic, topicsFor, type Topics } from './topics.ts';
-import { encodeBatch, type BatchSource } from './wire/batch.ts';
+import { encodeBatch, type BatchChain, type BatchSource } from './wire/batch.ts';
+import type { BoxKey } from '../chain/keys.ts';
+import { signHead } from '../chain/sign.ts';
 import { pack, type Encoding } from './wire/envelope.ts';
 
 /** MQTT 5 content type of every JSON payload (batches, latest, replies); the payload says whether it is compressed. */
 export const CONTENT_TYPE = 'application/json';
 /** `latest` goes when what it shows changes, and at least this often (values and health refresh). */
 export const LATEST_REFRESH_MS = 60_000;
+/** A lane's batch is signed when this long has passed since its last signature (and at a trip's end). */
+export const SIGN_INTERVAL_MS = 60_000;
 
 interface InFlight {
   toSeq: number;
@@ -31,6 +35,8 @@ export interface UplinkDeps {
   version: string;
   /** The retained `latest` snapshot, published first after every connect. */
   latest: () => LatestSnapshot;
+  /** Signs chain heads (src/chain/sign.ts); without it batches carry the chain unsigned. */
+  key?: BoxKey;
   /** A message on this gateway's own `cmd/{name}`; other gateways' topics are never subscribed. */
   onCommand?: (command: IncomingCommand) => void;
 }
@@ -91,6 +97,8 @@ export class Uplink {
   private unsubscribeCommit: (() => void) | undefined;
   private readonly bucket: TokenBucket | undefined;
   private readonly encoding: Encoding;
+  /** Per lane, when its last signed batch went (0: none on this connection yet). */
+  private signedAt: Record<Lane, number> = { events: 0, telemetry: 0 };
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -167,9 +175,11 @@ export class Uplink {
     this.attempts = 0;
     this.telemetryDue = true;
     this.lastError = undefined;
+    // The first batch of each lane on a connection is signed: a consumer need not wait a minute.
+    this.signedAt = { events: 0, telemetry: 0 };
     this.deps.log.info({ url: this.cfg.url }, 'uplink connected');
     const retained = { qos: 1 as const, retain: true };
-    client.publish(this.topics.status, JSON.stringify({ online: true, ...this.source, version: this.deps.version, connectedAt: this.connectedAt }), retained);
+    client.publish(this.topics.status, JSON.stringify({ online: true, ...this.source, version: this.deps.version, connectedAt: this.connectedAt, ...(this.deps.key && { keyFingerprint: this.deps.key.fingerprint }) }), retained);
     this.publishLatest(true);
     if (this.deps.onCommand) client.subscribe(`${this.topics.commands}+`, { qos: 1 });
     void this.pump();
@@ -276,13 +286,13 @@ export class Uplink {
               drained = true;
               break;
             }
-            const records = await this.deps.journal.read(lane, this.sent[lane], this.cfg.batchMaxRecords);
+            const { records, prev, head } = await this.deps.journal.readChained(lane, this.sent[lane], this.cfg.batchMaxRecords);
             if (records.length === 0) {
               drained = true;
               break;
             }
             if (!live()) break;
-            const payload = encodeBatch(this.source, lane, records, this.encoding);
+            const payload = encodeBatch(this.source, lane, records, this.encoding, this.chainOf(lane, records, prev, head));
             const wait = this.bucket?.take(payload.length, Date.now()) ?? 0;
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             if (!live()) break;
@@ -302,6 +312,17 @@ export class Uplink {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** prev and head always; a signature on the first batch after SIGN_INTERVAL_MS and on one that ends a trip. */
+  private chainOf(lane: Lane, records: JournalRecord[], prev: string | undefined, head: string | undefined): BatchChain {
+    const key = this.deps.key;
+    if (head === undefined) return {};
+    const now = Date.now();
+    const endsTrip = lane === 'events' && records.some((r) => r.kind === 'event' && r.type === 'trip.ended');
+    if (!key || (!endsTrip && now - this.signedAt[lane] < SIGN_INTERVAL_MS)) return { prev, head };
+    this.signedAt[lane] = now;
+    return { prev, head, sig: signHead(key, { ...this.source, lane, lastSeq: records[records.length - 1]!.seq, head }) };
   }
 
   private publishBatch(client: MqttClient, lane: Lane, records: JournalRecord[], payload: Buffer): void {

@@ -34,6 +34,8 @@ export interface ChildOptions {
   journal?: Record<string, unknown>;
   uplink?: Record<string, unknown>;
   logLevel?: string;
+  /** Sign batch heads with the box key in this folder (made if missing: src/chain/keys.ts). */
+  keysDir?: string;
   /** RLIMIT_FSIZE in bytes (prlimit, soft limit: a test may lift it): writes past it fail with EFBIG, as on a full disk. */
   fileSizeLimit?: number;
 }
@@ -109,6 +111,8 @@ export interface Arrival {
   records?: JournalRecord[];
   incarnation?: string;
   payloadBytes: number;
+  /** The payload as it came (for captures that `coldgate verify` reads). */
+  payload: Buffer;
   contentType?: string;
   contentEncoding?: string;
   /** A retained copy sent on subscribe, not a live publish. */
@@ -145,7 +149,7 @@ export class Collector {
     client.on('message', (topic, payload, packet) => {
       const user = packet.properties?.userProperties?.['content-encoding'];
       const contentEncoding = Array.isArray(user) ? user[0] : user;
-      const arrival: Arrival = { topic, payloadBytes: payload.length, contentType: packet.properties?.contentType, contentEncoding, retained: packet.retain, at: Date.now() };
+      const arrival: Arrival = { topic, payloadBytes: payload.length, payload, contentType: packet.properties?.contentType, contentEncoding, retained: packet.retain, at: Date.now() };
       if (topic.endsWith('/telemetry') || topic.endsWith('/events')) {
         const batch = decodeBatch(payload);
         arrival.records = batch.records;
@@ -209,8 +213,10 @@ async function childMain(opts: ChildOptions): Promise<void> {
   // stdout carries the protocol: logs go to stderr.
   const log = pino({ level: opts.logLevel ?? 'warn', redact: { paths: REDACT, censor: '[redacted]' } }, pino.destination(2));
   const journal = await Journal.open(opts.dataDir, JournalConfig.parse(opts.journal ?? {}), log);
+  const { ensureBoxKey } = await import('../../src/chain/keys.ts');
   const uplink = new Uplink(UplinkConfig.parse({ url: opts.url, ...opts.uplink }), {
     journal,
+    ...(opts.keysDir && { key: ensureBoxKey(opts.keysDir).key }),
     log,
     gatewayId: opts.gatewayId,
     version: 'test',

@@ -1,5 +1,6 @@
 import type { JournalRecord, Lane, TemperatureDraft, TimeQuality } from '../../core/types.ts';
 import { decimalsOf, isCompactable, isoFormatter, POW10, stampParser, type Compactable } from '../../core/readings.ts';
+import type { BatchSignature } from '../../chain/sign.ts';
 import { pack, type Encoding } from './envelope.ts';
 
 export const BATCH_SCHEMA = 'coldgate.batch/4';
@@ -24,7 +25,7 @@ export const BATCH_SCHEMA = 'coldgate.batch/4';
  * difference to the same probe's previous value; tq left out: the previous row's ('system' for
  * the first).
  */
-export interface BatchDoc extends BatchSource {
+export interface BatchDoc extends BatchSource, BatchChain {
   schema: typeof BATCH_SCHEMA;
   lane: Lane;
   /** First and last seq and how many records, so a consumer sees gaps without decoding them all. */
@@ -34,6 +35,17 @@ export interface BatchDoc extends BatchSource {
   probes: ProbeEntry[];
   rows: Row[];
   records: JournalRecord[];
+}
+
+/**
+ * The lane's hash chain around the batch (contract/CHAIN.md): the hash before its first record
+ * and after its last, and now and then a signature over the head. Absent for records a journal
+ * kept from before the chain.
+ */
+export interface BatchChain {
+  prev?: string;
+  head?: string;
+  sig?: BatchSignature;
 }
 
 /** Who wrote the records: the gateway and its journal's incarnation (journal/incarnation.ts). */
@@ -70,7 +82,7 @@ interface Building {
 }
 
 /** Records of one lane (in seq order, at least one) to a batch document. */
-export function batchDoc(source: BatchSource, lane: Lane, records: readonly JournalRecord[]): BatchDoc {
+export function batchDoc(source: BatchSource, lane: Lane, records: readonly JournalRecord[], chain: BatchChain = {}): BatchDoc {
   const probes: ProbeEntry[] = [];
   // probe id -> entries by compartment: no key string built per reading.
   const index = new Map<string, number[]>();
@@ -124,12 +136,12 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
     out.push(o);
     prev = b;
   }
-  return { schema: BATCH_SCHEMA, gatewayId: source.gatewayId, incarnation: source.incarnation, lane, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq, count: records.length, probes, rows: out, records: verbatim };
+  return { schema: BATCH_SCHEMA, gatewayId: source.gatewayId, incarnation: source.incarnation, lane, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq, count: records.length, ...chain, probes, rows: out, records: verbatim };
 }
 
 /** The payload of one batch message. */
-export function encodeBatch(source: BatchSource, lane: Lane, records: readonly JournalRecord[], encoding: Encoding): Buffer {
-  return pack(JSON.stringify(batchDoc(source, lane, records)), encoding);
+export function encodeBatch(source: BatchSource, lane: Lane, records: readonly JournalRecord[], encoding: Encoding, chain?: BatchChain): Buffer {
+  return pack(JSON.stringify(batchDoc(source, lane, records, chain)), encoding);
 }
 
 function sameList(a: readonly number[], b: readonly number[]): boolean {
