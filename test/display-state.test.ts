@@ -21,7 +21,10 @@ describe.runIf(hasChromium())('compartment state on the display, as the engine d
     const card = page.locator('[data-compartment="chiller"]');
     await card.locator('.state', { hasText: 'OK' }).waitFor();
 
+    // The door opens first and the engine sees it; only then does the temperature rise (set together,
+    // a probe poll could land before the door's and raise the zero-delay alarm at once).
     probes.inputs[0] = true;
+    await waitFor(() => chiller().suppressedBy.length > 0 || undefined, 5000, 'the engine to see the door open');
     probes.celsius[0] = 6.5;
     // The engine holds the excursion: past its (zero) delay, but the door is open.
     const held = await waitFor(() => {
