@@ -1,16 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/load.ts';
-import { silentLogger } from '../src/core/log.ts';
 import type { JournalRecord } from '../src/core/types.ts';
-import { COMMAND_NAMES } from '../src/remote/index.ts';
-import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
+import { COMMAND_NAMES, type Supervisor } from '../src/remote/index.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
 import { ManualProbes } from './helpers/gateway.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
-import { CommandClient, type Reply } from './helpers/remote.ts';
+import { startManaged, type CommandClient, type Reply } from './helpers/remote.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 /**
@@ -96,10 +93,7 @@ beforeAll(async () => {
   mosquitto = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'mosquitto') });
   await Promise.all([mosquitto.start(), probes.start()]);
   writeFileSync(file, JSON.stringify(goodConfig(), null, 2));
-  gateway = await startManagedGateway({ file, loaded: loadConfig(file, {}), log: silentLogger, env: {} });
-  ops = await CommandClient.connect(mosquitto.url, 'ops-hostile');
-  await ops.client.subscribeAsync(['coldgate/v1/van-a/telemetry', 'coldgate/v1/van-a/events'], { qos: 1 });
-  for (let i = 0; i < 50 && !(await ops.send('ping', {}, { waitMs: 200 })); i++);
+  ({ gateway, ops } = await startManaged(file, mosquitto.url, 'ops-hostile', ['coldgate/v1/van-a/telemetry', 'coldgate/v1/van-a/events']));
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig, parseConfig } from '../src/config/load.ts';
+import { parseConfig } from '../src/config/load.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { UplinkConfig } from '../src/config/schema-uplink.ts';
 import { silentLogger } from '../src/core/log.ts';
@@ -13,7 +13,7 @@ import type { EventDraft, JournalRecord } from '../src/core/types.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { readJson } from '../src/local/body.ts';
 import { HttpError } from '../src/local/respond.ts';
-import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
+import type { Supervisor } from '../src/remote/index.ts';
 import { remoteChangeProblems } from '../src/remote/policy.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
 import { startEmbeddedBroker } from '../src/uplink/embedded-broker.ts';
@@ -21,7 +21,7 @@ import { Uplink } from '../src/uplink/uplink.ts';
 import { ManualProbes } from './helpers/gateway.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
-import { CommandClient } from './helpers/remote.ts';
+import { CommandClient, startManaged } from './helpers/remote.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const PASSWORD = 's3cret';
@@ -123,10 +123,7 @@ describe('remote set-config cannot take the box over (mosquitto MQTT 5, simulate
     mosquitto = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'mosquitto') });
     await Promise.all([mosquitto.start(), probes.start()]);
     writeFileSync(file, JSON.stringify(goodConfig(), null, 2));
-    gateway = await startManagedGateway({ file, loaded: loadConfig(file, {}), log: silentLogger, env: {} });
-    ops = await CommandClient.connect(mosquitto.url, 'ops-hardening');
-    await ops.client.subscribeAsync('coldgate/v1/van-a/events', { qos: 1 });
-    for (let i = 0; i < 50 && !(await ops.send('ping', {}, { waitMs: 200 })); i++);
+    ({ gateway, ops } = await startManaged(file, mosquitto.url, 'ops-hardening', ['coldgate/v1/van-a/events']));
   });
 
   afterAll(async () => {
@@ -279,9 +276,7 @@ describe('a set-config step that hangs is rolled back within its deadline', () =
     // LevelDB reads CURRENT on open; a FIFO there blocks that read (in a worker thread) until someone writes.
     mkdirSync(path.dirname(fifo));
     execFileSync('mkfifo', [fifo]);
-    gateway = await startManagedGateway({ file, loaded: loadConfig(file, {}), log: silentLogger, env: {} });
-    ops = await CommandClient.connect(mosquitto.url, 'ops-hang');
-    for (let i = 0; i < 50 && !(await ops.send('ping', {}, { waitMs: 200 })); i++);
+    ({ gateway, ops } = await startManaged(file, mosquitto.url, 'ops-hang'));
   });
 
   afterAll(async () => {

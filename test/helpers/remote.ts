@@ -1,4 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { loadConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { startManagedGateway, type Supervisor } from '../../src/remote/index.ts';
 
 export type Reply = Record<string, unknown> & { ok: boolean; command: string; error?: string; problems?: string[] };
 
@@ -48,4 +51,17 @@ export class CommandClient {
   end(): Promise<void> {
     return this.client.endAsync();
   }
+}
+
+/**
+ * The gateway as `coldgate run` starts it (answering its MQTT commands) from `file`, and an
+ * operator's client on `brokerUrl` subscribed to `topics` too; resolves once the gateway answers
+ * a ping, so the first command of a test is not lost to the uplink's connect.
+ */
+export async function startManaged(file: string, brokerUrl: string, clientId: string, topics: string[] = []): Promise<{ gateway: Supervisor; ops: CommandClient }> {
+  const gateway = await startManagedGateway({ file, loaded: loadConfig(file, {}), log: silentLogger, env: {} });
+  const ops = await CommandClient.connect(brokerUrl, clientId);
+  if (topics.length > 0) await ops.client.subscribeAsync(topics, { qos: 1 });
+  for (let i = 0; i < 50 && !(await ops.send('ping', {}, { waitMs: 200 })); i++);
+  return { gateway, ops };
 }
