@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Journal } from '../src/journal/journal.ts';
 import { Uplink, type LatestSnapshot } from '../src/uplink/uplink.ts';
 import { reconnectDelay } from '../src/uplink/reconnect.ts';
@@ -8,26 +8,12 @@ import { UplinkConfig } from '../src/config/schema-uplink.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { RecordDraft } from '../src/core/types.ts';
 import { Collector } from './helpers/gateway-child.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { hasPeer } from './helpers/peers.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { mosquittoForFile } from './helpers/file-broker.ts';
+import { waitFor } from './helpers/net.ts';
 
-const tmp = tempDir('cadence-');
-const cleanups: (() => Promise<unknown>)[] = [];
-let broker: Mosquitto;
-const haveMosquitto = hasPeer('mosquitto');
-
-beforeAll(async () => {
-  if (!haveMosquitto) return;
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-  cleanups.push(() => broker.stop());
-});
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  tmp.cleanup();
-});
+const file = mosquittoForFile('cadence-');
+const { tmp, cleanups } = file;
+const haveMosquitto = file.have;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const reading = (probe: number, value: number): RecordDraft => ({ kind: 'temperature', ts: new Date().toISOString(), tq: 'system', probe: `p${probe}`, compartment: 'front', value, quality: 'good' });
@@ -36,9 +22,9 @@ const alarm = (): RecordDraft => ({ kind: 'event', ts: new Date().toISOString(),
 /** A journal and an uplink as the gateway has them, a collector on the broker, and a van that polls 8 probes every 100 ms. */
 async function van(name: string, uplink: Record<string, unknown>, latest: () => LatestSnapshot = () => ({ doc: { gatewayId: name }, changeKey: '' })) {
   const journal = await Journal.open(path.join(tmp.dir, name), JournalConfig.parse({}), silentLogger);
-  const collector = new Collector(broker.url, `coldgate/v1/${name}/#`);
+  const collector = new Collector(file.broker.url, `coldgate/v1/${name}/#`);
   await collector.connect();
-  const link = new Uplink(UplinkConfig.parse({ url: broker.url, ...uplink }), { journal, log: silentLogger, gatewayId: name, version: 'test', latest });
+  const link = new Uplink(UplinkConfig.parse({ url: file.broker.url, ...uplink }), { journal, log: silentLogger, gatewayId: name, version: 'test', latest });
   const accepted: [number, number][] = [];
   let poll = 0;
   const poller = setInterval(() => {
@@ -115,9 +101,9 @@ describe.runIf(haveMosquitto)('uplink cadence (mosquitto)', () => {
     const { collector, link, accepted, stopPolling } = await van('van-back', { batchIntervalMs: 5000 });
     link.start();
     await waitFor(() => collector.seen.size > 0, 5000, 'the first delivery');
-    await broker.stop();
+    await file.broker.stop();
     await sleep(10_000);
-    await broker.start();
+    await file.broker.start();
     const back = Date.now();
     const arrivedBefore = collector.arrivals.length;
     await waitFor(() => collector.arrivals.slice(arrivedBefore).some((a) => a.records), 10_000, 'a batch after the restart');

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Journal } from '../src/journal/journal.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
@@ -7,37 +7,23 @@ import { UplinkConfig } from '../src/config/schema-uplink.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { RecordDraft } from '../src/core/types.ts';
 import { Collector, GatewayChild } from './helpers/gateway-child.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { hasPeer } from './helpers/peers.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { mosquittoForFile } from './helpers/file-broker.ts';
+import { waitFor } from './helpers/net.ts';
 
-const tmp = tempDir('outage-');
-const cleanups: (() => Promise<unknown>)[] = [];
-let broker: Mosquitto;
-const haveMosquitto = hasPeer('mosquitto');
-
-beforeAll(async () => {
-  if (!haveMosquitto) return;
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-  cleanups.push(() => broker.stop());
-});
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  tmp.cleanup();
-});
+const file = mosquittoForFile('outage-');
+const { tmp, cleanups } = file;
+const haveMosquitto = file.have;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it.runIf(haveMosquitto)('broker down under load, then back: everything arrives, and after the reconnect latest, then events, then the backlog in seq order', async () => {
   const gatewayId = 'van-outage';
-  const collector = new Collector(broker.url, `coldgate/v1/${gatewayId}/#`);
+  const collector = new Collector(file.broker.url, `coldgate/v1/${gatewayId}/#`);
   await collector.connect();
   cleanups.push(() => collector.close());
   const child = new GatewayChild({
     dataDir: path.join(tmp.dir, 'data'),
-    url: broker.url,
+    url: file.broker.url,
     gatewayId,
     readingsPerSec: 5000,
     eventEveryMs: 100,
@@ -48,7 +34,7 @@ it.runIf(haveMosquitto)('broker down under load, then back: everything arrives, 
   await child.waitReady();
   await sleep(1000);
 
-  await broker.stop();
+  await file.broker.stop();
   await waitFor(() => child.status?.uplink.state === 'offline', 5000, 'the gateway to notice');
   await sleep(3000);
   const atRestart = child.acceptedCount();
@@ -56,7 +42,7 @@ it.runIf(haveMosquitto)('broker down under load, then back: everything arrives, 
   const isBirth = (a: { topic: string; retained: boolean; body?: unknown }) => a.topic.endsWith('/status') && !a.retained && (a.body as { online?: boolean }).online === true;
   const birthsBefore = collector.arrivals.filter(isBirth).length;
   const arrivedBefore = new Set(collector.seen.keys());
-  await broker.start();
+  await file.broker.start();
 
   await waitFor(() => collector.missing(acceptedAtRestart).length === 0, 30_000, 'the backlog to arrive');
   await sleep(500);
@@ -103,11 +89,11 @@ it.runIf(haveMosquitto)('a backlog drains no faster than rateLimitBytesPerSec', 
     void journal.append(draft);
   }
   await journal.flush();
-  const collector = new Collector(broker.url, `coldgate/v1/${gatewayId}/telemetry`);
+  const collector = new Collector(file.broker.url, `coldgate/v1/${gatewayId}/telemetry`);
   await collector.connect();
   cleanups.push(() => collector.close());
   const rate = 10_000;
-  const uplink = new Uplink(UplinkConfig.parse({ url: broker.url, rateLimitBytesPerSec: rate, batchMaxRecords: 2000, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId, version: 'test', latest: () => ({ doc: {}, changeKey: '' }) });
+  const uplink = new Uplink(UplinkConfig.parse({ url: file.broker.url, rateLimitBytesPerSec: rate, batchMaxRecords: 2000, batchIntervalMs: 10 }), { journal, log: silentLogger, gatewayId, version: 'test', latest: () => ({ doc: {}, changeKey: '' }) });
   const started = Date.now();
   uplink.start();
   cleanups.push(() => uplink.stop());
