@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -8,6 +8,8 @@ import { ArchiveConfig } from '../config/schema-archive.ts';
 import { silentLogger } from '../core/log.ts';
 import { archiveDir, checkTripId, TripArchive, tripSummary, type ArchiveEntry } from '../trips/archive.ts';
 import { tripCsv } from '../trips/csv.ts';
+import { DEFAULT_INTERVAL_MS, tripEpcis } from '../trips/epcis.ts';
+import { describeShipment } from '../trips/shipment.ts';
 import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
@@ -93,11 +95,13 @@ export async function tripsShowCommand(argv: string[], io: CommandIo): Promise<n
   const r = h.report;
   const out: string[] = [`trip ${h.tripId} of ${h.gatewayId}: ${h.startedAt} .. ${h.endedAt}${r ? ` (${r.durationMin} min), started by ${r.startedBy}, ended by ${r.endedBy}` : ''}`];
   out.push(r ? (r.clean ? 'cargo in range throughout' : 'cargo OUT OF RANGE during this trip') : 'no report: the end of this trip was not recorded');
+  if (r?.shipment) out.push(`  shipment: ${describeShipment(r.shipment)}`);
   for (const c of r?.compartments ?? [])
     out.push(`  ${c.name}: ${c.samples} samples, min ${c.min ?? '-'} max ${c.max ?? '-'} mean ${c.mean ?? '-'} MKT ${c.mkt ?? '-'} C, ${c.outOfRangeMin} min out of range${c.budgetMin === undefined ? '' : `, budget ${c.excursionMin}/${c.budgetMin} min${c.budgetSpent ? ' SPENT' : ''}`}`);
   for (const a of r?.alarms ?? []) out.push(`  alarm ${a.severity} ${a.message}: raised ${a.raisedAt}${a.ackedBy ? `, acknowledged by ${a.ackedBy} ${a.ackedAt}` : ''}${a.clearedAt ? `, cleared ${a.clearedAt}` : ', open'}`);
   for (const e of r?.entries ?? []) out.push(`  gate ${e.siteName} ${e.at}: ${e.refuse ? `REFUSED (${e.reasons.join('; ')})` : 'admitted'}`);
   for (const e of h.episodes) out.push(`  input ${e.input} (${e.uses.map((u) => `${u.compartment} ${u.cause}`).join(', ') || 'unused'}) on ${e.from} .. ${e.to ?? 'end'}`);
+  for (const p of r?.calibration ?? []) if (p.calibration) out.push(`  calibration ${p.probe}: ${p.calibration.calibratedAt} (${p.ageDays} days before the end), +/- ${p.calibration.accuracyC} C${p.calibration.certificate ? `, certificate ${p.calibration.certificate}` : ''}${p.calibration.serial ? `, serial ${p.calibration.serial}` : ''}${p.warning ? `  WARNING: ${p.warning}` : ''}`);
   out.push(`  probes: ${h.probes.map((p) => `${p.id}${p.compartment ? ` (${p.compartment})` : ''}`).join(', ')}`);
   const tq = h.timeQuality.readings;
   out.push(`  ${h.counts.readings} readings (${h.counts.good} good), ${h.counts.positions} positions; time from system ${tq.system}, gps ${tq.gps}, unsynced ${tq.unsynced}; clock synchronised at the end: ${h.timeQuality.synchronisedAtEnd ? 'yes' : 'no'}`);
@@ -106,17 +110,29 @@ export async function tripsShowCommand(argv: string[], io: CommandIo): Promise<n
   return EXIT_OK;
 }
 
-/** `coldgate trips export ID --format csv [--out FILE]`. */
+/** `--interval MIN` of the epcis export: whole minutes 1..1440, or undefined after saying why. */
+function intervalMs(value: string | undefined, io: CommandIo): number | undefined {
+  if (value === undefined) return DEFAULT_INTERVAL_MS;
+  const min = Number(value);
+  if (Number.isInteger(min) && min >= 1 && min <= 1440) return min * 60_000;
+  io.stderr.write(`trips export: --interval ${JSON.stringify(value)} is not a recording interval: give whole minutes 1..1440 (default 5, EN 12830)\n`);
+  return undefined;
+}
+
+/** `coldgate trips export ID --format csv|epcis [--interval MIN] [--out FILE]`. */
 export async function tripsExportCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...WHERE, format: { type: 'string' }, out: { type: 'string' } }, strict: true, allowPositionals: true });
-  if (values.format !== 'csv') {
-    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format csv\n`);
+  const { values, positionals } = parseArgs({ args: argv, options: { ...WHERE, format: { type: 'string' }, out: { type: 'string' }, interval: { type: 'string' } }, strict: true, allowPositionals: true });
+  if (values.format !== 'csv' && values.format !== 'epcis') {
+    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format csv or epcis\n`);
     return EXIT_USAGE;
   }
+  const interval = intervalMs(values.interval, io);
+  if (interval === undefined) return EXIT_USAGE;
   const archive = openArchive('trips export', values, io);
   if (!archive) return EXIT_USAGE;
   const entry = await entryOf('trips export', archive, positionals[0], io);
   if (typeof entry === 'number') return entry;
+  if (values.format === 'epcis') return exportEpcis(entry, interval, values.out, io);
   const rows = tripCsv(entry.file, entry.header);
   if (values.out === undefined) {
     // A year-long trip is many MB: wait for a slow pipe instead of holding it all in memory.
@@ -125,5 +141,18 @@ export async function tripsExportCommand(argv: string[], io: CommandIo): Promise
   }
   await pipeline(Readable.from(rows), createWriteStream(values.out));
   io.stderr.write(`trips export: ${entry.header.counts.readings} readings of ${entry.header.tripId} written to ${values.out}\n`);
+  return EXIT_OK;
+}
+
+/** The EPCIS document: one summary per interval and compartment, so it is small enough to write at once. */
+async function exportEpcis(entry: ArchiveEntry, interval: number, out: string | undefined, io: CommandIo): Promise<number> {
+  const doc = await tripEpcis(entry.file, entry.header, { intervalMs: interval, nowMs: Date.now() });
+  const text = `${JSON.stringify(doc, null, 1)}\n`;
+  if (out === undefined) {
+    io.stdout.write(text);
+    return EXIT_OK;
+  }
+  writeFileSync(out, text);
+  io.stderr.write(`trips export: ${doc.epcisBody.eventList.length} EPCIS events of ${entry.header.tripId} written to ${out}\n`);
   return EXIT_OK;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Host, Id, intIn, Millis, Port } from './schema-common.ts';
+import { Host, Id, intIn, Millis, numIn, Port } from './schema-common.ts';
 
 const BusCommon = {
   id: Id,
@@ -82,6 +82,15 @@ export const PROBE_PROFILES = {
 export type ProfileName = keyof typeof PROBE_PROFILES;
 export const ProfileName = z.enum(Object.keys(PROBE_PROFILES) as [ProfileName, ...ProfileName[]]);
 
+/** The probe's last calibration, from its certificate: shown in every trip report (EN 12830 asks for it). */
+export const ProbeCalibration = z.strictObject({
+  serial: z.string().min(1).max(64).optional().describe("the probe's serial number"),
+  certificate: z.string().min(1).max(128).optional().describe('calibration certificate number or reference'),
+  calibratedAt: z.iso.date({ error: 'expected the calibration date as YYYY-MM-DD' }).describe('date of the calibration (YYYY-MM-DD)'),
+  accuracyC: numIn(0.01, 5).describe('accuracy found at calibration, +/- C'),
+});
+export type ProbeCalibration = z.infer<typeof ProbeCalibration>;
+
 // Profile fields have no defaults here: a default would hide whether the installer set the field,
 // and the profile must only fill what the probe leaves out (see resolveProbe).
 export const ProbeConfig = z.strictObject({
@@ -93,6 +102,7 @@ export const ProbeConfig = z.strictObject({
   ...ProfileShape.partial().shape,
   intervalMs: Millis(100).default(5000),
   compartment: Id.optional(),
+  calibration: ProbeCalibration.optional(),
 });
 export type ProbeConfig = z.infer<typeof ProbeConfig>;
 

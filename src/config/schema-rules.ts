@@ -101,6 +101,7 @@ export const TripsConfig = z.strictObject({
   autoStart: z.boolean().default(true).describe('start a trip when the vehicle leaves a depot'),
   autoEnd: z.boolean().default(true).describe('end the trip when the vehicle reaches a depot'),
   confirmSec: intIn(0, 600).default(15).describe('inside or outside a site for this long before it counts (GPS jitter)'),
+  calibrationMaxAgeDays: intIn(1, 3650).default(365).describe('a probe calibrated longer ago than this is a warning in coldgate check and in every trip report'),
 });
 export type TripsConfig = z.infer<typeof TripsConfig>;
 

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '../core/log.ts';
 import type { RulesEngine, TripReport } from '../rules/index.ts';
+import { ShipmentRefs } from '../trips/shipment.ts';
 import { readJson } from './body.ts';
 import type { PinGate } from './pin.ts';
 import { HttpError } from './respond.ts';
@@ -11,6 +12,10 @@ export const PinBody = z.strictObject({
   pin: z.string({ error: 'expected the PIN as a string of digits' }).regex(/^[0-9]{1,12}$/, 'expected the PIN as a string of digits'),
   by: z.string().trim().min(1).max(40).optional().describe('who acts, for the journal; default "driver"'),
 });
+
+/** Starting a trip may name what it carries; 20 SSCCs and 20 lots fit in TRIP_START_BYTES. */
+export const TripStartBody = PinBody.extend({ shipment: ShipmentRefs.optional() });
+const TRIP_START_BYTES = 4096;
 
 export const ALARM_ID = /^[a-z0-9-]{1,40}$/;
 
@@ -32,8 +37,8 @@ export interface ApiResult {
  * warning; refusals without a look are debug: those are not bounded by the PIN gate, and a
  * guesser must not be able to fill the log with them.
  */
-async function authorised(req: http.IncomingMessage, deps: ApiDeps, action: string): Promise<string> {
-  const body = await readJson(req, PinBody);
+async function authorised<S extends typeof PinBody>(req: http.IncomingMessage, deps: ApiDeps, action: string, schema?: S, limit?: number): Promise<z.infer<S> & { who: string }> {
+  const body = (await readJson(req, schema ?? PinBody, limit)) as z.infer<S>;
   const client = req.socket.remoteAddress ?? 'unknown';
   const failuresBefore = deps.pins.failures;
   const v = deps.pins.check(client, body.pin, deps.now());
@@ -49,12 +54,12 @@ async function authorised(req: http.IncomingMessage, deps: ApiDeps, action: stri
     }
     throw new HttpError(401, `wrong PIN: ${v.attemptsLeft} ${v.attemptsLeft === 1 ? 'try' : 'tries'} left before a pause`, {}, { attemptsLeft: v.attemptsLeft });
   }
-  return body.by ?? 'driver';
+  return { ...body, who: body.by ?? 'driver' };
 }
 
 export async function acknowledgeAlarm(req: http.IncomingMessage, alarmId: string, deps: ApiDeps): Promise<ApiResult> {
   if (!ALARM_ID.test(alarmId)) throw new HttpError(400, 'alarm id: expected letters, digits and "-" as in /api/state alarms[].id');
-  const who = await authorised(req, deps, 'acknowledge');
+  const { who } = await authorised(req, deps, 'acknowledge');
   const open = deps.rules.snapshot().alarms.find((a) => a.id === alarmId);
   if (!open) throw new HttpError(404, `no open alarm ${alarmId}: it may have cleared already (see /api/state)`);
   if (open.ackedBy !== undefined) return { status: 409, body: { error: `already acknowledged by ${open.ackedBy} at ${open.ackedAt}`, alarm: open } };
@@ -65,14 +70,14 @@ export async function acknowledgeAlarm(req: http.IncomingMessage, alarmId: strin
 }
 
 export async function startTrip(req: http.IncomingMessage, deps: ApiDeps): Promise<ApiResult> {
-  const who = await authorised(req, deps, 'trip-start');
+  const { who, shipment } = await authorised(req, deps, 'trip-start', TripStartBody, TRIP_START_BYTES);
   const running = deps.rules.snapshot().trip;
-  const trip = deps.rules.startTrip(`${who} (display)`);
-  return running ? { status: 200, body: { started: false, trip, message: 'a trip is already running' } } : { status: 201, body: { started: true, trip } };
+  const trip = deps.rules.startTrip(`${who} (display)`, shipment);
+  return running ? { status: 200, body: { started: false, trip, message: `a trip is already running${shipment ? ': the references sent were not taken (end it first)' : ''}` } } : { status: 201, body: { started: true, trip } };
 }
 
 export async function endTrip(req: http.IncomingMessage, deps: ApiDeps): Promise<ApiResult> {
-  const who = await authorised(req, deps, 'trip-end');
+  const { who } = await authorised(req, deps, 'trip-end');
   const report: TripReport | undefined = deps.rules.endTrip(`${who} (display)`);
   if (!report) throw new HttpError(409, 'no trip is running: start one first');
   return { status: 200, body: { ended: true, report } };

@@ -324,8 +324,11 @@ async function loadHistory() {
 
 // ---- PIN and actions --------------------------------------------------------------------------
 let action = null;
-function askPin(title, what, url) {
+/** `shipment`: the dialog also asks what the trip carries (trip start). */
+function askPin(title, what, url, shipment = false) {
   action = url;
+  $('shipment').hidden = !shipment;
+  for (const id of ['ship-bol', 'ship-order', 'ship-sscc', 'ship-lots']) $(id).value = '';
   $('pin-title').textContent = title;
   $('pin-what').textContent = what;
   $('pin-input').value = '';
@@ -342,7 +345,8 @@ async function submitPin() {
   }
   $('pin-ok').disabled = true;
   try {
-    const r = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin }) });
+    const shipment = $('shipment').hidden ? undefined : shipmentFields();
+    const r = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin, ...(shipment && { shipment }) }) });
     const body = await r.json().catch(() => ({}));
     if (r.ok) {
       $('pin-dialog').close();
@@ -355,6 +359,18 @@ async function submitPin() {
   } finally {
     $('pin-ok').disabled = false;
   }
+}
+
+/** The filled shipment fields as the API takes them (the box checks them and says what is wrong); undefined if all are empty. */
+function shipmentFields() {
+  const text = (id) => $(id).value.trim();
+  const list = (id) => text(id).split(/[\s,]+/).filter(Boolean);
+  const s = {};
+  if (text('ship-bol')) s.billOfLading = text('ship-bol');
+  if (text('ship-order')) s.order = text('ship-order');
+  if (list('ship-sscc').length) s.sscc = list('ship-sscc');
+  if (list('ship-lots').length) s.lots = list('ship-lots');
+  return Object.keys(s).length ? s : undefined;
 }
 
 function setupPinPad() {
@@ -376,7 +392,7 @@ function setupPinPad() {
   $('trip-button').addEventListener('click', () => {
     if (!last) return;
     if (last.trip) askPin('End trip', `Trip since ${hhmm(last.trip.startedAt)}: the report is made at once`, 'api/trip/end');
-    else askPin('Start trip', 'Starts recording the trip report', 'api/trip/start');
+    else askPin('Start trip', 'Starts recording the trip report', 'api/trip/start', true);
   });
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { intIn } from '../config/schema-common.ts';
 import { TRIP_ID } from '../trips/archive-file.ts';
+import { ShipmentRefs } from '../trips/shipment.ts';
 
 /**
  * Fields every command body may carry. `replyTo` stands in for the MQTT 5 response topic on
@@ -25,7 +26,7 @@ export const COMMAND_BODIES = {
     by: Who,
   }),
   'ack-alarm': z.strictObject({ ...Common, alarmId: z.string().min(1).max(200), by: Who }),
-  'start-trip': z.strictObject({ ...Common, by: Who }),
+  'start-trip': z.strictObject({ ...Common, by: Who, shipment: ShipmentRefs.optional().describe('what the trip carries, from the dispatch system; in the trip.started event and every export') }),
   'end-trip': z.strictObject({ ...Common, by: Who }),
   'get-trip': z.strictObject({ ...Common, tripId: z.string().regex(TRIP_ID, 'expected a trip id as trips list shows it (letters, digits, "_", "." or "-")').describe('an archived trip') }),
 } as const;

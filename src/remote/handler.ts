@@ -76,7 +76,13 @@ function handlers(sup: Supervisor): Handlers {
       const open = rules().snapshot().alarms.map((a) => a.id);
       throw new CommandError(`no open alarm "${alarmId}" to acknowledge (open: ${open.join(', ') || 'none'})`);
     },
-    'start-trip': ({ by }) => ({ trip: rules().startTrip(`remote:${by}`) }),
+    'start-trip': ({ by, shipment }) => {
+      const running = rules().snapshot().trip;
+      const trip = rules().startTrip(`remote:${by}`, shipment);
+      // A running trip keeps its references: say so rather than pretend they were taken.
+      if (running && shipment) throw new CommandError(`trip ${running.id} is already running: its shipment references stay as they are (end it first to start one for this shipment)`);
+      return { trip };
+    },
     'end-trip': ({ by }) => {
       const report = rules().endTrip(`remote:${by}`);
       if (!report) throw new CommandError('no trip is running');

@@ -14,6 +14,7 @@ import { checkSavedState, freshState, type SavedState as State } from './saved-s
 import { activeSuppression, followInput, scheduledEpisode, type Suppression, type SuppressionCause } from './suppression.ts';
 import { TripDesk, type GateView, type TripView } from '../trips/desk.ts';
 import type { Trip, TripReport } from '../trips/trip.ts';
+import type { ShipmentRefs } from '../trips/shipment.ts';
 
 export interface RulesDeps {
   emit: (e: EventDraft) => void;
@@ -58,7 +59,7 @@ export interface RulesEngine {
   /** Timers: delays, suppression ends, budgets, device health. The runtime calls it every second. */
   tick(nowMs: number): void;
   acknowledge(alarmId: string, who: string): boolean;
-  startTrip(by: string): Trip;
+  startTrip(by: string, shipment?: ShipmentRefs): Trip;
   endTrip(by: string): TripReport | undefined;
   snapshot(): RulesSnapshot;
   /** Resolves once the current state is on disk. */
@@ -357,8 +358,8 @@ class Engine implements RulesEngine {
     this.trips.onFix(r, now);
   }
 
-  startTrip(by: string): Trip {
-    return this.trips.start(by);
+  startTrip(by: string, shipment?: ShipmentRefs): Trip {
+    return this.trips.start(by, shipment);
   }
 
   endTrip(by: string): TripReport | undefined {

@@ -6,6 +6,7 @@ import type { Debounce } from './debounce.ts';
 import type { BudgetUse, GateRecord } from '../trips/gate.ts';
 import type { RunningStats } from './stats.ts';
 import type { Episode } from './suppression.ts';
+import { ShipmentRefs } from '../trips/shipment.ts';
 import type { TripCompartment, TripState } from '../trips/trip.ts';
 
 /** Bumped when the saved shape changes: a state of another version is dropped with an event, never misread. */
@@ -67,6 +68,7 @@ const TripSchema: z.ZodType<TripState> = z.object({
   compartments: z.record(z.string(), TripCompartmentSchema),
   alarms: z.array(AlarmSchema),
   entries: z.array(GateRecordSchema),
+  shipment: ShipmentRefs.optional(),
 });
 
 const SavedStateSchema: z.ZodType<SavedState> = z.object({

@@ -7,7 +7,9 @@ import { IDLE, stepDebounce, type Debounce } from '../rules/debounce.ts';
 import type { CompartmentRule } from '../rules/limits.ts';
 import { mean, meanKineticTemperature } from '../rules/stats.ts';
 import { judgeEntry, type BudgetUse, type GateRecord } from './gate.ts';
+import { calibrationStatus } from './calibration.ts';
 import { inArea } from './geofence.ts';
+import type { ShipmentRefs } from './shipment.ts';
 import { accountTime, addReading, budgetSpent, FRESH_COMPARTMENT, newTrip, recordAlarm, tripReport, type Trip, type TripReport, type TripState } from './trip.ts';
 
 /** The part of the rules engine's saved state that trips and the gate own. */
@@ -50,6 +52,8 @@ export interface GateView {
   doNotUnload: boolean;
   message?: string;
 }
+
+const tripOf = (t: TripState): Trip => ({ id: t.id, startedAt: t.startedAt, startedBy: t.startedBy, ...(t.shipment && { shipment: t.shipment }) });
 
 /** Trips (statistics, budgets, report) and the entry gate (sites, verdicts), driven by the rules engine. */
 export class TripDesk {
@@ -143,20 +147,21 @@ export class TripDesk {
     });
   }
 
-  start(by: string): Trip {
+  /** Starts a trip with the shipment's references; a running trip is returned as it is (its references unchanged). */
+  start(by: string, shipment?: ShipmentRefs): Trip {
     const h = this.host;
     const now = h.now();
     const s = h.state();
     const running = s.trip;
-    if (running) return { id: running.id, startedAt: running.startedAt, startedBy: running.startedBy };
+    if (running) return tripOf(running);
     const stamp = new Date(now).toISOString().replace(/[-:]|\.\d+/g, '');
-    let trip = newTrip(`${h.cfg.gatewayId}-${stamp}`, by, now, h.rules.map((r) => r.id));
+    let trip = newTrip(`${h.cfg.gatewayId}-${stamp}`, by, now, h.rules.map((r) => r.id), shipment);
     // Alarms already open when the trip starts are part of its story (cargo loaded warm).
     for (const a of h.openAlarms()) trip = recordAlarm(trip, a);
     s.trip = trip;
-    h.emit({ type: 'trip.started', severity: 'info', source: h.cfg.gatewayId, message: `Trip ${trip.id} started by ${by}`, data: { tripId: trip.id, by } });
+    h.emit({ type: 'trip.started', severity: 'info', source: h.cfg.gatewayId, message: `Trip ${trip.id} started by ${by}`, data: { tripId: trip.id, by, ...(shipment && { shipment }) } });
     h.save(now);
-    return { id: trip.id, startedAt: trip.startedAt, startedBy: by };
+    return tripOf(trip);
   }
 
   end(by: string): TripReport | undefined {
@@ -168,7 +173,8 @@ export class TripDesk {
     const s = h.state();
     let trip = s.trip!;
     for (const a of h.openAlarms()) if (trip.alarms.some((t) => t.id === a.id)) trip = recordAlarm(trip, a);
-    const report = tripReport(trip, h.rules, { gatewayId: h.cfg.gatewayId, by, nowMs: now });
+    const calibration = calibrationStatus(h.cfg.probes, h.cfg.trips.calibrationMaxAgeDays, now);
+    const report = tripReport(trip, h.rules, { gatewayId: h.cfg.gatewayId, by, nowMs: now, calibration });
     delete s.trip;
     h.emit({ type: 'trip.ended', severity: report.clean ? 'info' : 'warning', source: h.cfg.gatewayId, message: `Trip ${trip.id} ended by ${by}${report.clean ? '' : ': cargo went out of range'}`, data: { tripId: trip.id, report } });
     h.save(now);
@@ -179,9 +185,7 @@ export class TripDesk {
     const trip = this.host.state().trip;
     if (!trip) return undefined;
     return {
-      id: trip.id,
-      startedAt: trip.startedAt,
-      startedBy: trip.startedBy,
+      ...tripOf(trip),
       compartments: this.host.rules.map((rule) => {
         const tc = trip.compartments[rule.id] ?? FRESH_COMPARTMENT;
         return {

@@ -1,3 +1,5 @@
+import type { ProbeCalibrationStatus } from './calibration.ts';
+import type { ShipmentRefs } from './shipment.ts';
 import type { TripReport } from './trip.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -5,6 +7,20 @@ export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]
 
 const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
 const row = (cells: readonly (string | number)[], tag = 'td') => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(String(c))}</${tag}>`).join('')}</tr>`;
+
+function shipmentRows(s: ShipmentRefs | undefined): string[] {
+  if (!s) return [];
+  const refs: [string, string | string[] | undefined][] = [['Bill of lading', s.billOfLading], ['Order', s.order], ['SSCC', s.sscc], ['Lots', s.lots]];
+  return refs.flatMap(([label, v]) => (v === undefined ? [] : [row([label, Array.isArray(v) ? v.join(', ') : v])]));
+}
+
+function calibrationRows(list: readonly ProbeCalibrationStatus[] | undefined): string[] {
+  return (list ?? []).map((p) => {
+    const c = p.calibration;
+    const cells = [p.probe, p.compartment ?? '-', c?.serial ?? '-', c?.certificate ?? '-', c ? `${c.calibratedAt} (${p.ageDays} days)` : 'not recorded', c ? `+/- ${c.accuracyC}` : '-'];
+    return p.warning ? `<tr class="bad">${cells.map((x) => `<td>${escapeHtml(String(x))}</td>`).join('')}</tr><tr class="bad"><td colspan="6">WARNING: ${escapeHtml(p.warning)}</td></tr>` : row(cells);
+  });
+}
 
 /** A self-contained printable page (no scripts, no external assets) rendered from the JSON report. */
 export function renderTripReportHtml(r: TripReport): string {
@@ -15,6 +31,7 @@ export function renderTripReportHtml(r: TripReport): string {
   const alarms = r.alarms.map((a) => row([a.raisedAt, a.severity, a.source, a.message, a.ackedBy ? `${a.ackedBy} ${a.ackedAt ?? ''}` : '-', a.clearedAt ?? 'open']));
   const entries = r.entries.map((e) => row([e.at, e.siteName, e.refuse ? 'REFUSED' : 'admitted', e.reasons.join('; ') || '-']));
   const table = (head: string[], rows: string[]) => (rows.length ? `<table>${row(head, 'th')}${rows.join('')}</table>` : '<p>None.</p>');
+  const shipment = shipmentRows(r.shipment);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Trip ${escapeHtml(r.tripId)}</title>
 <style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}.bad{color:#b00}</style></head>
@@ -22,12 +39,16 @@ export function renderTripReportHtml(r: TripReport): string {
 <h1>Trip report ${escapeHtml(r.tripId)}</h1>
 <p>Gateway ${escapeHtml(r.gatewayId)}. Started ${escapeHtml(r.startedAt)} by ${escapeHtml(r.startedBy)}; ended ${escapeHtml(r.endedAt)} by ${escapeHtml(r.endedBy)} (${r.durationMin} min).</p>
 <p class="${r.clean ? 'ok' : 'bad'}"><strong>${verdict}</strong></p>
+<h2>Shipment</h2>
+${shipment.length ? `<table>${shipment.join('')}</table>` : '<p>No references given at the start.</p>'}
 <h2>Compartments (C)</h2>
 ${table(['Compartment', 'Limits', 'Samples', 'Min', 'Max', 'Mean', 'MKT', 'Min. out of range', 'Excursion / budget (min)'], compartments)}
 <h2>Alarms</h2>
 ${table(['Raised', 'Severity', 'Source', 'Message', 'Acknowledged', 'Cleared'], alarms)}
 <h2>Site entries</h2>
 ${table(['At', 'Site', 'Verdict', 'Reasons'], entries)}
+<h2>Probes and calibration</h2>
+${r.calibration ? table(['Probe', 'Compartment', 'Serial', 'Certificate', 'Calibrated', 'Accuracy (C)'], calibrationRows(r.calibration)) : '<p>Not recorded by this version.</p>'}
 </body></html>
 `;
 }

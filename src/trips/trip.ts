@@ -2,6 +2,8 @@ import type { Alarm } from '../rules/alarms.ts';
 import type { GateRecord } from './gate.ts';
 import type { CompartmentRule, TierName } from '../rules/limits.ts';
 import { addSample, EMPTY_STATS, mean, meanKineticTemperature, type RunningStats } from '../rules/stats.ts';
+import type { ProbeCalibrationStatus } from './calibration.ts';
+import type { ShipmentRefs } from './shipment.ts';
 
 /** Time accounting per compartment: what the last evaluation saw holds until the next one. */
 export interface TripCompartment {
@@ -21,6 +23,7 @@ export interface TripState {
   /** Every alarm raised while the trip ran, as it last stood. */
   alarms: Alarm[];
   entries: GateRecord[];
+  shipment?: ShipmentRefs;
 }
 
 /** What the display and the snapshot show of a running trip. */
@@ -28,6 +31,7 @@ export interface Trip {
   id: string;
   startedAt: string;
   startedBy: string;
+  shipment?: ShipmentRefs;
 }
 
 export interface CompartmentReport {
@@ -58,6 +62,10 @@ export interface TripReport {
   entries: GateRecord[];
   /** No critical temperature alarm and no budget spent: the cargo stayed in range. */
   clean: boolean;
+  /** The references given when the trip started (absent: none were). */
+  shipment?: ShipmentRefs;
+  /** Each probe's calibration as the config recorded it when the trip ended (absent in reports of older versions). */
+  calibration?: ProbeCalibrationStatus[];
 }
 
 /** A box that was off, or readings that stopped, must not count as minutes out of range. */
@@ -65,9 +73,9 @@ export const MAX_GAP_MS = 60_000;
 
 export const FRESH_COMPARTMENT: TripCompartment = { stats: EMPTY_STATS, outOfRangeMs: 0, excursionMs: 0, lastOut: false, lastCounted: false };
 
-export function newTrip(id: string, by: string, nowMs: number, compartmentIds: readonly string[]): TripState {
+export function newTrip(id: string, by: string, nowMs: number, compartmentIds: readonly string[], shipment?: ShipmentRefs): TripState {
   const compartments = Object.fromEntries(compartmentIds.map((c) => [c, FRESH_COMPARTMENT]));
-  return { id, startedAt: new Date(nowMs).toISOString(), startedBy: by, compartments, alarms: [], entries: [] };
+  return { id, startedAt: new Date(nowMs).toISOString(), startedBy: by, compartments, alarms: [], entries: [], ...(shipment && { shipment }) };
 }
 
 /** Left sum: out at t=0 and t=10 s, in at t=20 s -> 20 s out of range. */
@@ -100,7 +108,7 @@ export function recordAlarm(trip: TripState, alarm: Alarm): TripState {
 const round = (x: number | null, digits: number) => (x === null ? null : Number(x.toFixed(digits)));
 const minutes = (ms: number) => Number((ms / 60_000).toFixed(1));
 
-export function tripReport(trip: TripState, rules: readonly CompartmentRule[], ended: { gatewayId: string; by: string; nowMs: number }): TripReport {
+export function tripReport(trip: TripState, rules: readonly CompartmentRule[], ended: { gatewayId: string; by: string; nowMs: number; calibration?: ProbeCalibrationStatus[] }): TripReport {
   const compartments = rules.map((rule): CompartmentReport => {
     const tc = trip.compartments[rule.id] ?? FRESH_COMPARTMENT;
     return {
@@ -131,5 +139,7 @@ export function tripReport(trip: TripState, rules: readonly CompartmentRule[], e
     alarms: trip.alarms,
     entries: trip.entries,
     clean: !critical && !compartments.some((c) => c.budgetSpent),
+    ...(trip.shipment && { shipment: trip.shipment }),
+    ...(ended.calibration && { calibration: ended.calibration }),
   };
 }

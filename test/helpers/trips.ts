@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../../src/core/log.ts';
 import type { EventDraft, JournalRecord, PositionDraft, TemperatureDraft } from '../../src/core/types.ts';
 import { archiveDir, TripArchive } from '../../src/trips/archive.ts';
 import { TripRecorder } from '../../src/trips/recorder.ts';
-import { newTrip, tripReport } from '../../src/trips/trip.ts';
+import { newTrip, tripReport, type TripReport } from '../../src/trips/trip.ts';
 
 export interface TripBench {
   cfg: GatewayConfig;
@@ -19,8 +19,8 @@ export interface TripBench {
   trip(hours: number, everySec: number): Promise<string>;
   /** Starts a trip (trip.started, as the rules emit it) at the current time. */
   start(): { id: string; startedMs: number };
-  /** Ends it (trip.ended with a report) and waits until it is archived. */
-  end(trip: { id: string; startedMs: number }): Promise<void>;
+  /** Ends it (trip.ended with a report, `report` replacing its fields) and waits until it is archived. */
+  end(trip: { id: string; startedMs: number }, report?: Partial<TripReport>): Promise<void>;
   /** Readings of every probe every `everySec` for `hours` from the current time, each batch committed at once; moves the clock on. */
   feed(hours: number, everySec: number, gpsEverySec?: number): void;
 }
@@ -85,8 +85,8 @@ export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger
       recorder.onEvent({ kind: 'event', ...stamp(), type: 'trip.started', severity: 'info', source: 'van-1', message: 'started', data: { tripId: id } });
       return { id, startedMs: b.now };
     },
-    async end(trip: { id: string; startedMs: number }) {
-      const report = tripReport(newTrip(trip.id, 'driver', trip.startedMs, []), [], { gatewayId: 'van-1', by: 'driver', nowMs: b.now });
+    async end(trip: { id: string; startedMs: number }, extra: Partial<TripReport> = {}) {
+      const report = { ...tripReport(newTrip(trip.id, 'driver', trip.startedMs, []), [], { gatewayId: 'van-1', by: 'driver', nowMs: b.now }), ...extra };
       recorder.onEvent({ kind: 'event', ...stamp(), type: 'trip.ended', severity: 'info', source: 'van-1', message: 'ended', data: { tripId: trip.id, report } });
       await recorder.idle();
     },
