@@ -146,8 +146,8 @@ describe('trip archive: one trip', () => {
     const py = 'import csv,sys,json; rows=list(csv.reader(open(sys.argv[1], newline=""))); print(json.dumps({"n": len(rows), "head": rows[0], "first": rows[1]}))';
     const parsed = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, out]).toString()) as { n: number; head: string[]; first: string[] };
     expect(parsed.n).toBe(1 + 8 * 120);
-    expect(parsed.head).toEqual(['gateway', 'trip', 'compartment', 'probe', 'time_utc', 'value_c', 'quality', 'time_source', 'seq']);
-    expect(parsed.first).toEqual(['van-1', id, 'chiller', 'p0', expect.stringMatching(/^2026-03-01T06:00:00\.0\d\dZ$/), expect.stringMatching(/^[23](\.\d)?$/), 'good', 'system', '1']);
+    expect(parsed.head).toEqual(['gateway', 'trip', 'compartment', 'probe', 'time_utc', 'value_c', 'quality', 'time_source', 'seq', 'bill_of_lading', 'order', 'sscc', 'lots']);
+    expect(parsed.first).toEqual(['van-1', id, 'chiller', 'p0', expect.stringMatching(/^2026-03-01T06:00:00\.0\d\dZ$/), expect.stringMatching(/^[23](\.\d)?$/), 'good', 'system', '1', '', '', '', '']);
     await b.recorder.close();
   });
 

@@ -13,7 +13,7 @@ export function gs1CheckDigit(digits: string): number {
 const SSCC_ERROR = 'expected an SSCC: 18 digits, the last the GS1 check digit (as printed under the pallet label barcode, without "(00)")';
 export const Sscc = z
   .string({ error: SSCC_ERROR })
-  .regex(/^[0-9]{18}$/, SSCC_ERROR)
+  .regex(/^[0-9]{18}$/, { error: SSCC_ERROR, abort: true })
   .refine((s) => gs1CheckDigit(s.slice(0, 17)) === Number(s[17]), { error: (i) => `SSCC ${String(i.input)}: wrong check digit (expected ${gs1CheckDigit(String(i.input).slice(0, 17))}): retype it from the label` });
 
 // A reference ends up in a file name of nobody, but in CSV cells, HTML, URNs and logs: plain characters only.
