@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/core/log.ts';
 import { startManagedGateway, type Supervisor } from '../src/remote/index.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort } from './helpers/net.ts';
+import { freePort, waitFor } from './helpers/net.ts';
 import { CommandClient } from './helpers/remote.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { PymodbusSlave } from './peers/pymodbus.ts';
@@ -87,6 +87,21 @@ describe('remote management over MQTT 5 commands (mosquitto, pymodbus over Modbu
     expect(started).toMatchObject({ ok: true, trip: { startedBy: 'remote:ops' } });
     expect(await command('end-trip', { by: 'ops' })).toMatchObject({ ok: true, report: expect.any(Object) });
     expect(await command('end-trip', { by: 'ops' })).toMatchObject({ ok: false, error: 'no trip is running' });
+  });
+
+  it('start-trip takes the dispatch system\'s shipment references, refuses bad ones, and get-trip returns them from the archive', async () => {
+    const shipment = { billOfLading: 'CMR-77', order: 'PO-7781', sscc: ['106141412345678908'], lots: ['L2603-A'] };
+    const rules = () => gateway.current().gateway.rules;
+    const bad = await command('start-trip', { by: 'dispatch', shipment: { sscc: ['106141412345678907'], lots: ['<b>'] } });
+    expect(bad).toMatchObject({ ok: false, error: 'bad start-trip body', problems: [expect.stringMatching(/shipment\.sscc.*wrong check digit/), expect.stringMatching(/shipment\.lots.*expected a lot code/)] });
+    expect(rules().snapshot().trip).toBeUndefined();
+    const started = (await command('start-trip', { by: 'dispatch', shipment }))!;
+    expect(started).toMatchObject({ ok: true, trip: { startedBy: 'remote:dispatch', shipment } });
+    expect(await command('start-trip', { by: 'dispatch', shipment: { order: 'PO-2' } })).toMatchObject({ ok: false, error: expect.stringMatching(/is already running: its shipment references stay as they are/) });
+    expect((await command('end-trip', { by: 'dispatch' }))!.report).toMatchObject({ shipment });
+    const tripId = (started.trip as { id: string }).id;
+    await waitFor(async () => (await gateway.current().gateway.archive.get(tripId)) !== undefined, 15_000, 'the trip archived');
+    expect(await command('get-trip', { tripId })).toMatchObject({ ok: true, trip: { report: { shipment, endedBy: 'remote:dispatch' } } });
   });
 
   it('get-config returns the file without its secrets; set-config keeps them when left unchanged', async () => {
