@@ -99,10 +99,13 @@ describe('shipment references: what a trip is for', () => {
     const b = await tripBench(tripConfig(dir, 2), T0);
     const trip = b.start();
     b.feed(1, 60);
-    await b.end(trip, { shipment: SHIPMENT });
+    const calibration = calibrationStatus([{ id: 'p0', compartment: 'chiller', calibration: { certificate: 'DAkkS-9', calibratedAt: '2025-01-10', accuracyC: 0.2 } }, { id: 'p1' }], 365, b.now);
+    await b.end(trip, { shipment: SHIPMENT, calibration });
     await b.recorder.close();
     const show = await runCli(tripsShowCommand, [trip.id, '--data', dir]);
     expect(show.out).toContain('  shipment: BoL CMR 2026/0042, order PO-7781, SSCC 106141412345678908, lots L2603-A L2603-B\n');
+    // The archive keeps the calibration as it was when the trip ended.
+    expect(show.out).toContain('  calibration p0: 2025-01-10 (415 days before the end), +/- 0.2 C, certificate DAkkS-9  WARNING: probe p0: calibrated 2025-01-10, 415 days ago');
     expect(JSON.parse((await runCli(tripsShowCommand, [trip.id, '--data', dir, '--json'])).out).report.shipment).toEqual(SHIPMENT);
     const out = path.join(dir, 'trip.csv');
     expect((await runCli(tripsExportCommand, [trip.id, '--format', 'csv', '--data', dir, '--out', out])).code).toBe(0);
