@@ -41,8 +41,9 @@ export const COMMANDS: Record<string, { load: () => Promise<Command>; usage: str
   'trips show': { load: async () => (await import('./trips.ts')).tripsShowCommand, usage: 'trips show ID [--json] [--data DIR | --config FILE]  one archived trip: report, probes, episodes' },
   'trips export': {
     load: async () => (await import('./trips.ts')).tripsExportCommand,
-    usage: `trips export ID --format csv [--out FILE] [--data DIR | --config FILE]
-                                    one row per reading (RFC 4180), for a spreadsheet or an inspector`,
+    usage: `trips export ID --format csv|epcis [--interval MIN] [--out FILE] [--data DIR | --config FILE]
+                                    csv: one row per reading (RFC 4180), for a spreadsheet or an inspector;
+                                    epcis: GS1 EPCIS 2.0 JSON-LD, min/max/mean per --interval (5 min)`,
   },
   'keys init': { load: async () => (await import('./keys.ts')).keysInitCommand, usage: 'keys init [--data DIR | --config FILE]  make the box\'s Ed25519 key (the gateway does at its first start)' },
   'keys show': { load: async () => (await import('./keys.ts')).keysShowCommand, usage: 'keys show [--json] [--data DIR | --config FILE]  the public key and its fingerprint, to register in the cloud' },
