@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tripsExportCommand } from '../src/cli/trips.ts';
+import type { JournalRecord, TemperatureDraft } from '../src/core/types.ts';
 import type { Alarm } from '../src/rules/alarms.ts';
 import { tripRecords } from '../src/trips/archive-file.ts';
 import type { EpcisDocument, ObjectEvent } from '../src/trips/epcis.ts';
@@ -138,5 +139,30 @@ describe('trips export --format epcis (GS1 EPCIS 2.0 JSON-LD)', () => {
     expect(problems(doc)).toEqual([]);
     expect(doc.epcisBody.eventList.filter((e) => e.disposition === 'in_transit')).toHaveLength(8);
     expect(await runCli(tripsExportCommand, ['x', '--format', 'epcis', '--data', '/nonexistent', '--interval', '2.5'])).toMatchObject({ code: 2, err: expect.stringMatching(/--interval "2.5" is not a recording interval: give whole minutes 1..1440/) });
+  });
+
+  it('an interval whose probes only read faults is an ERROR_CONDITION report; faults beside good readings are counted', async () => {
+    const t = tempDir('coldgate-epcis-');
+    cleanups.push(t.cleanup);
+    const b = await tripBench(tripConfig(t.dir, 2), T0);
+    const trip = b.start();
+    const fault = (probe: string, ms: number): TemperatureDraft => ({ kind: 'temperature', ts: new Date(ms).toISOString(), tq: 'system', probe, compartment: 'chiller', value: null, quality: 'sensor-fault', error: 'open circuit' });
+    // 06:00-06:04 both probes faulted; then an hour of good readings, with one more fault at 06:10.
+    const faults = [0, 60, 120].flatMap((s) => [fault('p0', T0 + s * 1000), fault('p1', T0 + s * 1000)]);
+    b.recorder.take(faults)?.(faults.map((d, i) => ({ ...d, seq: 1_000_000 + i }) as JournalRecord));
+    b.now = T0 + 5 * 60_000;
+    b.feed(1, 60);
+    const late = [fault('p1', T0 + 10 * 60_000 + 500)];
+    b.recorder.take(late)?.(late.map((d) => ({ ...d, seq: 2_000_000 }) as JournalRecord));
+    await b.end(trip);
+    await b.recorder.close();
+    const out = path.join(t.dir, 'trip.jsonld');
+    expect((await runCli(tripsExportCommand, [trip.id, '--format', 'epcis', '--data', t.dir, '--out', out])).code).toBe(0);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as EpcisDocument;
+    expect(problems(doc)).toEqual([]);
+    const elements = doc.epcisBody.eventList.map((e) => e.sensorElementList![0]!);
+    expect(elements[0]).toEqual({ sensorMetadata: { startTime: '2026-03-01T06:00:00.000Z', endTime: '2026-03-01T06:04:59.999Z' }, sensorReport: [{ type: 'Temperature', uom: 'CEL', exception: 'ERROR_CONDITION' }], 'cg:compartment': 'chiller', 'cg:samples': 0, 'cg:faults': 6 });
+    expect(elements.map((e) => e['cg:faults'] ?? 0)).toEqual([6, 0, 1, ...Array(10).fill(0)]);
+    expect(elements[2]).toMatchObject({ 'cg:samples': 10, sensorReport: [{ minValue: expect.any(Number), maxValue: expect.any(Number), meanValue: expect.any(Number) }] });
   });
 });
