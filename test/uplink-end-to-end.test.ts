@@ -183,9 +183,9 @@ describe.runIf(file.have)('the box with a receiver', () => {
     await box.close();
   }, 60_000);
 
-  it('resends PUBACKed records when committed does not advance for resendAfterMs, then waits twice as long', async () => {
+  it('resends PUBACKed records when committed does not advance for resendAfterMs, events first, then waits twice as long', async () => {
     const gatewayId = 'van-resend';
-    const collector = new Collector(file.broker.url, `coldgate/v1/${gatewayId}/telemetry`);
+    const collector = new Collector(file.broker.url, `coldgate/v1/${gatewayId}/+`);
     await collector.connect();
     cleanups.push(() => collector.close());
     const box = await openBox(path.join(tmp.dir, 'resend'), gatewayId, { resendAfterMs: 1000 });
@@ -193,10 +193,17 @@ describe.runIf(file.have)('the box with a receiver', () => {
     await recv.publishAsync(`coldgate/v1/${gatewayId}/committed`, committed(gatewayId, box.journal.stats().incarnation, 0), { qos: 1, retain: true });
     await waitFor(() => box.uplink.health().ackedOn === 'receiver', 5000, 'end-to-end mode');
     await appendReadings(box.journal, 50);
+    await box.journal.append({ kind: 'event', ts: new Date().toISOString(), tq: 'system', type: 'alarm.raised', severity: 'critical', source: 'front', message: 'front above 5 C' });
+    const batches = () => collector.arrivals.filter((a) => a.records);
     const firstSeqOf = (a: { records?: { seq: number }[] }) => a.records?.[0]?.seq;
-    const sendsOfSeq1 = () => collector.arrivals.filter((a) => firstSeqOf(a) === 1).map((a) => a.at);
+    const sendsOfSeq1 = () => batches().filter((a) => firstSeqOf(a) === 1);
     await waitFor(() => sendsOfSeq1().length >= 3, 15_000, 'two resends');
-    const [t0, t1, t2] = sendsOfSeq1() as [number, number, number];
+    const [t0, t1, t2] = sendsOfSeq1().map((a) => a.at) as [number, number, number];
+    // Each resend rewinds both lanes: the alarm (seq 51) goes again, before the telemetry.
+    for (const resent of sendsOfSeq1().slice(1)) {
+      const before = batches()[batches().indexOf(resent) - 1]!;
+      expect([before.topic, firstSeqOf(before)]).toEqual([`coldgate/v1/${gatewayId}/events`, 51]);
+    }
     expect(t1 - t0).toBeGreaterThanOrEqual(900);
     expect(t1 - t0).toBeLessThan(1900);
     expect(t2 - t1).toBeGreaterThanOrEqual(1900);
