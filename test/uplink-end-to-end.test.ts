@@ -354,5 +354,13 @@ describe.runIf(file.have)('cmd/replay through the command path', () => {
     const uplink = (status!.devices as { kind: string; uncommittedRecords?: number }[]).find((d) => d.kind === 'uplink');
     expect(uplink).toMatchObject({ ackedOn: 'receiver', committedThrough: x });
     expect(uplink!.uncommittedRecords).toBeGreaterThan(0);
+    // And /metrics (the display refreshes the health it shows every second).
+    const metrics = () => fetch(new URL('/metrics', sup.current().gateway.displayUrl)).then((r) => r.text());
+    const text = await waitFor(async () => {
+      const t = await metrics();
+      return t.includes(`coldgate_uplink_committed_through ${x}\n`) ? t : undefined;
+    }, 5000, 'the mark on /metrics');
+    expect(text).toMatch(/^coldgate_uplink_end_to_end 1$/m);
+    expect(text).toMatch(/^coldgate_uplink_uncommitted_records [1-9]\d*$/m);
   }, 90_000);
 });
