@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { silentLogger } from '../core/log.ts';
 import { Journal, JournalError } from '../journal/journal.ts';
 import { JournalConfig } from '../config/schema-journal.ts';
+import { readEndToEndState } from '../uplink/end-to-end.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
 /**
@@ -35,13 +36,16 @@ export async function journalStatsCommand(argv: string[], io: CommandIo): Promis
     return EXIT_FAILURE;
   }
   const stats = journal.stats();
+  const endToEnd = await readEndToEndState(journal);
   await journal.close();
   if (values.json) {
-    io.stdout.write(`${JSON.stringify(stats)}\n`);
+    io.stdout.write(`${JSON.stringify({ ...stats, ...(endToEnd && { committedThrough: endToEnd.committedThrough }) })}\n`);
     return EXIT_OK;
   }
   // The incarnation is what the cloud's records name this journal by (with gatewayId and seq).
   io.stdout.write(`incarnation ${stats.incarnation}, next seq ${stats.nextSeq}, ${stats.usedBytes} bytes stored\n`);
+  // Once a receiver answered, records stay until it committed them (src/uplink/end-to-end.ts).
+  io.stdout.write(endToEnd ? `end-to-end: the receiver has committed through seq ${endToEnd.committedThrough}; pending records wait for it\n` : 'end-to-end: no receiver has answered; records go on PUBACK\n');
   for (const [lane, s] of Object.entries(stats.lanes)) io.stdout.write(`${lane.padEnd(10)} pending ${s.records} records, ${s.bytes} bytes, acked through seq ${s.ackedThrough}, dropped ${s.dropped}\n`);
   return EXIT_OK;
 }

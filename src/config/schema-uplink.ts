@@ -13,6 +13,18 @@ export const EmbeddedBroker = z.strictObject({
   port: Port.default(1883),
 });
 
+/** How the box learns that a receiver has stored its records (src/uplink/README.md: end-to-end acknowledgement). */
+export const EndToEndConfig = z.strictObject({
+  mode: z
+    .enum(['auto', 'off'])
+    .default('auto')
+    .describe('auto: once a receiver publishes `committed` for this journal, records stay until it has stored them (not only until the broker PUBACKed them); off: never, the journal lets go on PUBACK'),
+  resendAfterMs: Millis(1000, 600_000)
+    .default(30_000)
+    .describe('records the broker PUBACKed but the receiver has not committed are sent again after this long without progress (the wait then doubles up to 10 min)'),
+});
+export type EndToEndConfig = z.infer<typeof EndToEndConfig>;
+
 export const UplinkConfig = z.strictObject({
   url: z
     .string()
@@ -48,5 +60,6 @@ export const UplinkConfig = z.strictObject({
   reconnectMinMs: Millis().default(1000).describe('attempts after a loss come about this often (jittered) during the fast phase'),
   reconnectFastPhaseMs: Millis().default(30000).describe('how long after a loss attempts stay at reconnectMinMs before backing off'),
   reconnectMaxMs: Millis().default(30000).describe('the backoff after the fast phase doubles up to this (jittered)'),
+  endToEnd: EndToEndConfig.default(EndToEndConfig.parse({})).describe('end-to-end acknowledgement from a receiver (topic `committed`)'),
 });
 export type UplinkConfig = z.infer<typeof UplinkConfig>;

@@ -529,6 +529,30 @@ export class Journal {
     return { records: out, prev, head };
   }
 
+  /**
+   * The seqs of `lane` in [fromSeq, toSeq] that are still stored and not acked, as ascending
+   * inclusive ranges of consecutive seqs (a cmd/replay answer). Acked or dropped seqs are all at
+   * or below the lane's `deletedThrough`, so only chunks after it are looked at, and only their
+   * seqs are decoded. E.g. telemetry holds 11..15 and 17..20 of 1..20, events 16: telemetry
+   * gives [[11, 15], [17, 20]], events [[16, 16]].
+   */
+  async heldRanges(lane: Lane, fromSeq: number, toSeq: number): Promise<[number, number][]> {
+    const out: [number, number][] = [];
+    const m = this.lanes[lane];
+    const floor = Math.max(fromSeq - 1, m.ackedThrough, m.deletedThrough);
+    if (floor >= toSeq) return out;
+    for await (const value of this.db.values({ gt: chunkKey(lane, floor), lt: lanePrefix(lane).lt })) {
+      if (chunkHeader(value).firstSeq > toSeq) break;
+      for (const seq of chunkSeqs(value)) {
+        if (seq <= floor || seq > toSeq) continue;
+        const last = out[out.length - 1];
+        if (last && last[1] === seq - 1) last[1] = seq;
+        else out.push([seq, seq]);
+      }
+    }
+    return out;
+  }
+
   /** The broker confirmed every record of `lane` up to `seq`: they may go. */
   ack(lane: Lane, seq: number): Promise<void> {
     return this.exclusive(async () => {

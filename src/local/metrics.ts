@@ -53,6 +53,13 @@ export function renderMetrics(snapshot: LiveSnapshot, journal: JournalStats, dis
   gauge('coldgate_journal_writable', '1 while the journal can write, 0 while the disk refuses (full, read-only, failing).', [[{}, journal.writable ? 1 : 0]]);
   gauge('coldgate_journal_held_events', 'Events kept in memory until the disk takes writes again.', [[{}, journal.heldEvents]]);
   metric('counter', 'coldgate_journal_unrecorded_total', 'Records the disk refused since start (each run announced by a gap record).', [[{}, journal.unrecorded]]);
+  // End-to-end acknowledgement (src/uplink/end-to-end.ts): what the uplink's health says.
+  const uplink = snapshot.health.find((h) => h.kind === 'uplink');
+  if (uplink && typeof uplink.committedThrough === 'number') {
+    gauge('coldgate_uplink_end_to_end', '1 once a receiver answers: the journal then keeps records until the receiver committed them.', [[{}, uplink.ackedOn === 'receiver' ? 1 : 0]]);
+    gauge('coldgate_uplink_committed_through', 'Every seq up to this one is stored by the receiver (its committed mark).', [[{}, uplink.committedThrough]]);
+    gauge('coldgate_uplink_uncommitted_records', 'Records the broker PUBACKed that the journal keeps until the receiver commits them.', [[{}, Number(uplink.uncommittedRecords ?? 0)]]);
+  }
   gauge('coldgate_display_clients', 'Open live connections from displays.', [[{}, display.clients]]);
   metric('counter', 'coldgate_display_pin_failures_total', 'Wrong PINs entered on the display since start.', [[{}, display.pinFailures]]);
   return `${lines.join('\n')}\n`;

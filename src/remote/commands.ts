@@ -13,6 +13,9 @@ const Common = {
   replyTo: z.string().min(1).max(256).regex(/^[^#+]+$/, 'must be a topic without wildcards').optional(),
 };
 const Who = z.string().min(1).max(64).describe('who asked, for the alarm, trip and config change records');
+/** One replay asks for at most this many seqs beyond its first: a receiver asks per hole. */
+export const MAX_REPLAY_SPAN = 1_000_000;
+const Seq = intIn(1, Number.MAX_SAFE_INTEGER);
 
 /** Request bodies by command name: `coldgate/v1/{gatewayId}/cmd/{name}`. */
 export const COMMAND_BODIES = {
@@ -29,6 +32,16 @@ export const COMMAND_BODIES = {
   'start-trip': z.strictObject({ ...Common, by: Who, shipment: ShipmentRefs.optional().describe('what the trip carries, from the dispatch system; in the trip.started event and every export') }),
   'end-trip': z.strictObject({ ...Common, by: Who }),
   'get-trip': z.strictObject({ ...Common, tripId: z.string().regex(TRIP_ID, 'expected a trip id as trips list shows it (letters, digits, "_", "." or "-")').describe('an archived trip') }),
+  replay: z
+    .strictObject({
+      ...Common,
+      incarnation: z.string().regex(/^[0-9a-f]{16}$/, 'expected the journal incarnation the batches carry (16 hex digits)'),
+      fromSeq: Seq,
+      toSeq: Seq,
+      by: Who,
+    })
+    .refine((b) => b.toSeq >= b.fromSeq, { message: 'must be at least fromSeq', path: ['toSeq'] })
+    .refine((b) => b.toSeq - b.fromSeq <= MAX_REPLAY_SPAN, { message: `the range may span at most ${MAX_REPLAY_SPAN} seqs beyond fromSeq: ask per hole`, path: ['toSeq'] }),
 } as const;
 
 export type CommandName = keyof typeof COMMAND_BODIES;

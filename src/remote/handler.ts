@@ -88,6 +88,12 @@ function handlers(sup: Supervisor): Handlers {
       if (!report) throw new CommandError('no trip is running');
       return { report };
     },
+    replay: async ({ incarnation, fromSeq, toSeq, by }) => {
+      const { gateway } = sup.current();
+      const own = gateway.journal.stats().incarnation;
+      if (incarnation !== own) throw new CommandError(`refused: incarnation ${incarnation} is not this journal's (${own}); nothing of it is held here`);
+      return { ...(await gateway.replay({ fromSeq, toSeq, by: `remote:${by}` })) };
+    },
     'get-trip': async ({ tripId }) => {
       const entry = await sup.current().gateway.archive.get(tripId);
       if (!entry) throw new CommandError(`no archived trip "${tripId}" (trips list on the box, or /api/trips, shows them)`);
@@ -127,6 +133,8 @@ export function createCommandHandler(supervisor: Promise<Supervisor>, log: Logge
         if (!command.responseTopic && typeof replyTo === 'string') target = { ...command, responseTopic: replyTo };
         if (typeof correlationId === 'string') head.correlationId = correlationId;
       }
+      // A receiver's replay is answered even without a response topic (contract: reply/replay).
+      if (target.responseTopic === undefined && command.name === 'replay') target = { ...command, responseTopic: `${topics.replies}replay` };
       // A reply elsewhere would let a sender make the box publish on its own data topics or another gateway's.
       if (target.responseTopic !== undefined && !isReplyTopic(topics, target.responseTopic)) {
         log.warn({ command: command.name, replyTo: target.responseTopic, allowed: `${topics.replies}#` }, 'command ignored: its reply topic is outside the reply prefix');

@@ -7,7 +7,7 @@ import { Journal } from '../journal/journal.ts';
 import { ensureBoxKey, keysDir } from '../chain/keys.ts';
 import { startLocalServer, type LocalServer } from '../local/server.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../uplink/embedded-broker.ts';
-import { Uplink, type IncomingCommand } from '../uplink/uplink.ts';
+import { Uplink, type IncomingCommand, type ReplayReply, type ReplayRequest } from '../uplink/uplink.ts';
 import { startSimulator, type Simulator } from '../../drivers/sim/index.ts';
 import { startSimDriver } from '../../drivers/sim/driver.ts';
 import { createProbeDrivers, type ProbeDrivers } from '../../drivers/modbus-probe/index.ts';
@@ -27,6 +27,8 @@ export interface Gateway {
   health(): DeviceHealth[];
   /** Answers a command (src/remote) on the topic its sender named; dropped while offline. */
   reply(command: IncomingCommand, body: unknown): void;
+  /** A receiver's cmd/replay of this journal's incarnation (src/uplink/replay.ts). */
+  replay(request: ReplayRequest): Promise<ReplayReply>;
   /** A system event (e.g. a remote config change), stamped and sent the way alarm events go. */
   event(e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>): void;
   stop(): Promise<void>;
@@ -184,7 +186,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
-    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, archive, health, reply: (command, body) => uplink.reply(command, body), event, stop: stopAll };
+    return { displayUrl: display.url, brokerUrl: uplinkCfg.url, journal, rules, archive, health, reply: (command, body) => uplink.reply(command, body), replay: (request) => uplink.replay(request), event, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

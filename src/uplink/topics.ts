@@ -8,6 +8,8 @@ export interface Topics {
   commands: string;
   /** The only prefix replies go under, so that broker ACLs can scope what a gateway may publish. */
   replies: string;
+  /** Retained by a receiver: how far this gateway's records are stored (end-to-end.ts). */
+  committed: string;
 }
 
 /** Whether `topic` is a reply topic of this gateway: `{replies}` followed by a non-empty, wildcard-free rest. */
@@ -24,5 +26,6 @@ export function topicsFor(root: string, gatewayId: string): Topics {
     events: `${base}/events`,
     commands: `${base}/cmd/`,
     replies: `${base}/reply/`,
+    committed: `${base}/committed`,
   };
 }

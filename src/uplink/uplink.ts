@@ -14,6 +14,8 @@ import { encodeBatch, type BatchChain, type BatchSource } from './wire/batch.ts'
 import type { BoxKey } from '../chain/keys.ts';
 import { signHead } from '../chain/sign.ts';
 import { pack, type Encoding } from './wire/envelope.ts';
+import { CommitMark, MAX_RESEND_WAIT_MS } from './end-to-end.ts';
+import { missingRanges, REPLAY_SCHEMA, REPLAY_WINDOW_MS, RewindThrottle, unionRanges, type SeqRanges } from './replay.ts';
 
 /** MQTT 5 content type of every JSON payload (batches, latest, replies); the payload says whether it is compressed. */
 export const CONTENT_TYPE = 'application/json';
@@ -25,7 +27,27 @@ export const SIGN_INTERVAL_MS = 60_000;
 interface InFlight {
   toSeq: number;
   records: number;
+  /** Records of the batch not PUBACKed before (a resend after a rewind repeats some). */
+  fresh: number;
   done: boolean;
+}
+
+/** A cmd/replay request (src/remote/commands.ts) of this journal's incarnation. */
+export interface ReplayRequest {
+  fromSeq: number;
+  toSeq: number;
+  by: string;
+}
+
+/** The cmd/replay reply (contract: asyncapi.yaml `replayReply`). */
+export interface ReplayReply {
+  schema: typeof REPLAY_SCHEMA;
+  gatewayId: string;
+  incarnation: string;
+  fromSeq: number;
+  toSeq: number;
+  resending: SeqRanges;
+  notHeld: SeqRanges;
 }
 
 export interface UplinkDeps {
@@ -76,6 +98,14 @@ export class Uplink {
   private readonly source: BatchSource;
   private client: MqttClient | undefined;
   private readonly sent: Record<Lane, number>;
+  /** Per lane: every batch through this seq has had its PUBACK (the journal may hold them longer, end-to-end.ts). */
+  private readonly pubacked: Record<Lane, number>;
+  /** Per lane: records PUBACKed and still held for the receiver. */
+  private readonly uncommitted: Record<Lane, number> = { events: 0, telemetry: 0 };
+  private readonly mark: CommitMark;
+  private readonly replays: RewindThrottle;
+  private resendTimer: NodeJS.Timeout | undefined;
+  private resendWait: number;
   private readonly inflight: Record<Lane, InFlight[]> = { events: [], telemetry: [] };
   private pumping = false;
   private pumpAgain = false;
@@ -108,6 +138,13 @@ export class Uplink {
     const stats = deps.journal.stats();
     this.source = { gatewayId: deps.gatewayId, incarnation: stats.incarnation };
     this.sent = { events: stats.lanes.events.ackedThrough, telemetry: stats.lanes.telemetry.ackedThrough };
+    this.pubacked = { ...this.sent };
+    this.mark = new CommitMark(cfg.endToEnd, deps.journal, deps.log, deps.gatewayId);
+    this.replays = new RewindThrottle(REPLAY_WINDOW_MS, (lane) => {
+      this.rewind(lane);
+      void this.pump();
+    });
+    this.resendWait = cfg.endToEnd.resendAfterMs;
     const rate = cfg.rateLimitBytesPerSec;
     // A quarter second of burst: enough for one batch on slow links, no flood on fast ones.
     if (rate > 0) this.bucket = new TokenBucket(rate, Math.max(rate / 4, 1024), Date.now());
@@ -138,10 +175,17 @@ export class Uplink {
     return options;
   }
 
+  /** Connects once the persisted end-to-end mark is read (a LevelDB get): acks before it would use the wrong mode. */
   start(): void {
     const options = this.options();
     this.unsubscribeCommit = this.deps.journal.onCommit((lane) => (lane === 'events' ? this.pumpSoon() : this.scheduleBatch()));
-    this.connect(options);
+    const connect = () => {
+      if (!this.stopped) this.connect(options);
+    };
+    this.mark.load().then(connect, (err: Error) => {
+      this.deps.log.error({ err: err.message }, 'end-to-end mark unreadable: acking on PUBACK until a receiver answers');
+      connect();
+    });
   }
 
   private connect(options: IClientOptions): void {
@@ -159,6 +203,7 @@ export class Uplink {
       if (client === this.client) this.onClose(client, options);
     });
     client.on('message', (topic, payload, packet) => {
+      if (topic === this.topics.committed) return this.onCommitted(payload);
       if (!topic.startsWith(this.topics.commands)) return;
       const name = topic.slice(this.topics.commands.length);
       this.deps.onCommand?.({ name, payload, responseTopic: packet.properties?.responseTopic, correlationData: packet.properties?.correlationData });
@@ -182,6 +227,7 @@ export class Uplink {
     client.publish(this.topics.status, JSON.stringify({ online: true, ...this.source, version: this.deps.version, connectedAt: this.connectedAt, ...(this.deps.key && { keyFingerprint: this.deps.key.fingerprint }) }), retained);
     this.publishLatest(true);
     if (this.deps.onCommand) client.subscribe(`${this.topics.commands}+`, { qos: 1 });
+    if (this.cfg.endToEnd.mode === 'auto') client.subscribe(this.topics.committed, { qos: 1 });
     void this.pump();
   }
 
@@ -286,16 +332,20 @@ export class Uplink {
               drained = true;
               break;
             }
-            const { records, prev, head } = await this.deps.journal.readChained(lane, this.sent[lane], this.cfg.batchMaxRecords);
+            const after = this.sent[lane];
+            const { records, prev, head } = await this.deps.journal.readChained(lane, after, this.cfg.batchMaxRecords);
             if (records.length === 0) {
               drained = true;
               break;
             }
             if (!live()) break;
+            // A rewind (replay, resend) came in meanwhile: read again from where it put the lane.
+            if (this.sent[lane] !== after) continue;
             const payload = encodeBatch(this.source, lane, records, this.encoding, this.chainOf(lane, records, prev, head));
             const wait = this.bucket?.take(payload.length, Date.now()) ?? 0;
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             if (!live()) break;
+            if (this.sent[lane] !== after) continue;
             this.publishBatch(client!, lane, records, payload);
             if (lane === 'telemetry' && records.length < this.cfg.batchMaxRecords) {
               // The tail of what there was: the next batch waits its interval.
@@ -327,7 +377,9 @@ export class Uplink {
 
   private publishBatch(client: MqttClient, lane: Lane, records: JournalRecord[], payload: Buffer): void {
     const toSeq = records[records.length - 1]!.seq;
-    const entry: InFlight = { toSeq, records: records.length, done: false };
+    const before = this.pubacked[lane];
+    const fresh = records[0]!.seq > before ? records.length : records.filter((r) => r.seq > before).length;
+    const entry: InFlight = { toSeq, records: records.length, fresh, done: false };
     this.inflight[lane].push(entry);
     this.sent[lane] = toSeq;
     const options: IClientPublishOptions = { qos: 1, properties: this.properties(this.encoding) };
@@ -354,23 +406,86 @@ export class Uplink {
     this.sent[lane] = this.deps.journal.stats().lanes[lane].ackedThrough;
   }
 
+  /** The PUBACKed prefix of the window moves the lane's PUBACK mark; the journal follows as far as the mode allows. */
   private async advanceAcks(lane: Lane): Promise<void> {
     const queue = this.inflight[lane];
-    let through: number | undefined;
-    let count = 0;
+    let moved = false;
     while (queue[0]?.done) {
-      through = queue.shift()!.toSeq;
-      count++;
+      const entry = queue.shift()!;
+      this.pubacked[lane] = Math.max(this.pubacked[lane], entry.toSeq);
+      this.uncommitted[lane] += entry.fresh;
+      moved = true;
     }
-    if (through === undefined) return;
+    if (!moved) return;
+    await this.ackJournal(lane);
+    this.armResend();
+    void this.pump();
+  }
+
+  /** Lets the journal go of what is PUBACKed and, in end-to-end mode, also committed by the receiver. */
+  private async ackJournal(lane: Lane): Promise<void> {
+    const through = this.mark.ackLimit(this.pubacked[lane]);
     try {
       const before = this.deps.journal.stats().lanes[lane].records;
       await this.deps.journal.ack(lane, through);
-      this.acked += before - this.deps.journal.stats().lanes[lane].records;
+      const removed = before - this.deps.journal.stats().lanes[lane].records;
+      this.acked += removed;
+      this.uncommitted[lane] = Math.max(0, this.uncommitted[lane] - removed);
     } catch (err) {
-      this.deps.log.error({ err, lane, through, batches: count }, 'journal ack failed; records will be sent again');
+      this.deps.log.error({ err, lane, through }, 'journal ack failed; records will be sent again');
     }
-    void this.pump();
+  }
+
+  /** A message on the committed topic: a higher mark lets the journal go of what the receiver stored. */
+  private onCommitted(payload: Buffer): void {
+    if (!this.mark.receive(payload)) return;
+    clearTimeout(this.resendTimer);
+    this.resendTimer = undefined;
+    this.resendWait = this.cfg.endToEnd.resendAfterMs;
+    void Promise.all(LANES.map((lane) => this.ackJournal(lane))).then(() => this.armResend());
+  }
+
+  /** Whether some lane has records the broker PUBACKed that the receiver has not committed. */
+  private awaitingReceiver(): boolean {
+    return this.mark.active && LANES.some((lane) => this.pubacked[lane] > Math.max(this.mark.through, this.deps.journal.stats().lanes[lane].ackedThrough));
+  }
+
+  /**
+   * While PUBACKed records wait for the receiver and its mark stands still, they are sent again
+   * after resendAfterMs (a broker may lose what it acknowledged), then after twice as long, up to
+   * 10 min; a rise of the mark starts the wait again.
+   */
+  private armResend(): void {
+    if (this.resendTimer || this.stopped || !this.awaitingReceiver()) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      if (!this.awaitingReceiver()) return;
+      if (this.connected()) {
+        this.deps.log.info({ committedThrough: this.mark.through, pubacked: this.pubacked, waitedMs: this.resendWait }, 'receiver has not committed PUBACKed records: sending them again');
+        for (const lane of LANES) this.rewind(lane);
+        this.telemetryDue = true;
+        void this.pump();
+        this.resendWait = Math.min(this.resendWait * 2, MAX_RESEND_WAIT_MS);
+      }
+      this.armResend();
+    }, this.resendWait);
+  }
+
+  /**
+   * cmd/replay for this incarnation: which seqs of the range the journal still holds (they are
+   * sent again: the lanes holding some are rewound, at most once per REPLAY_WINDOW_MS each) and
+   * which it holds no more. Seqs not assigned yet are in neither list.
+   */
+  async replay(req: ReplayRequest): Promise<ReplayReply> {
+    const end = Math.min(req.toSeq, this.deps.journal.stats().nextSeq - 1);
+    const held = { events: [] as SeqRanges, telemetry: [] as SeqRanges };
+    if (end >= req.fromSeq) for (const lane of LANES) held[lane] = await this.deps.journal.heldRanges(lane, req.fromSeq, end);
+    for (const lane of LANES) if (held[lane].length > 0) this.replays.request(lane);
+    const resending = unionRanges(held.events, held.telemetry);
+    const notHeld = end >= req.fromSeq ? missingRanges(resending, req.fromSeq, end) : [];
+    // The first ranges say enough; a fragmented answer would make a long line.
+    this.deps.log.info({ by: req.by, fromSeq: req.fromSeq, toSeq: req.toSeq, resending: resending.slice(0, 10), notHeld: notHeld.slice(0, 10) }, 'replay requested');
+    return { schema: REPLAY_SCHEMA, gatewayId: this.deps.gatewayId, incarnation: this.source.incarnation, fromSeq: req.fromSeq, toSeq: req.toSeq, resending, notHeld };
   }
 
   connected(): boolean {
@@ -390,6 +505,10 @@ export class Uplink {
       acked: this.acked,
       wireBytes: this.wireBytes,
       inflightBatches: this.windowUsed(),
+      // 'receiver': the journal lets go only of what a receiver committed (end-to-end.ts).
+      ackedOn: this.mark.active ? 'receiver' : 'puback',
+      committedThrough: this.mark.through,
+      uncommittedRecords: this.uncommitted.events + Math.min(this.uncommitted.telemetry, this.deps.journal.stats().lanes.telemetry.records),
     };
   }
 
@@ -399,6 +518,8 @@ export class Uplink {
     clearTimeout(this.batchTimer);
     clearImmediate(this.pumpImmediate);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.resendTimer);
+    this.replays.stop();
     this.unsubscribeCommit?.();
     const client = this.client;
     this.client = undefined;
