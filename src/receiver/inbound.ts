@@ -65,6 +65,7 @@ export function readBatch(payload: Buffer, topicGateway: string, maxBytes: numbe
     if (laneOf(r) !== batch.lane) throw new Refused('invalid', `seq ${r.seq} is a ${r.kind} record, which never travels on ${batch.lane}`);
     if (i > 0 && r.seq === records[i - 1]!.seq) throw new Refused('invalid', `two records with seq ${r.seq}`);
     if (r.seq < batch.fromSeq || r.seq > batch.toSeq) throw new Refused('invalid', `seq ${r.seq} outside the batch's ${batch.fromSeq}..${batch.toSeq}`);
+    if (Number.isNaN(Date.parse(r.ts))) throw new Refused('invalid', `seq ${r.seq}: ts ${JSON.stringify(r.ts).slice(0, 40)} is not a time`);
   }
   const { probes: _p, rows: _r, records: _v, ...head } = batch;
   return { ...head, records };

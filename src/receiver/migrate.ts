@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { inTransaction } from './transaction.ts';
 
 /** sql/NNN_name.sql, applied in NNN order; a migration is never edited once released, only added. */
 const SQL_DIR = fileURLToPath(new URL('./sql/', import.meta.url));
@@ -27,9 +28,7 @@ export function migrations(dir = SQL_DIR): Migration[] {
  * names applied now.
  */
 export async function migrate(pool: pg.Pool, dir = SQL_DIR): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
@@ -40,12 +39,6 @@ export async function migrate(pool: pg.Pool, dir = SQL_DIR): Promise<string[]> {
       await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.name);
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -5,6 +5,7 @@ import type { DecodedBatch } from '../uplink/decode.ts';
 import { batchProblem, linkPending, recordBreak, registeredKey, rememberBatch, type ChainProblem, type RegisteredKey } from './chain-check.ts';
 import type { RefusedKind } from './inbound.ts';
 import { lockJournal, openHoles, saveJournal, type JournalLedger } from './journal-lock.ts';
+import { inTransaction } from './transaction.ts';
 import { addRange, covers, rangesOf, union, type Range } from './ranges.ts';
 
 /** Gap reasons whose fromSeq..toSeq are seqs the box had and dropped: they account for that range. */
@@ -51,9 +52,7 @@ export async function writeBatches(pool: pg.Pool, batches: readonly DecodedBatch
     byJournal.get(id)!.push(i);
   });
   const outcome: WriteOutcome = { journals: [], refused: [], breaks: [] };
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     for (const id of [...byJournal.keys()].sort()) {
       const indexes = byJournal.get(id)!;
       const first = batches[indexes[0]!]!;
@@ -99,14 +98,8 @@ export async function writeBatches(pool: pg.Pool, batches: readonly DecodedBatch
       const advanced = await saveJournal(client, ledger, true);
       outcome.journals.push(resultOf(ledger, inserted, dropped, advanced));
     }
-    await client.query('COMMIT');
     return outcome;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
@@ -114,9 +107,7 @@ export async function writeBatches(pool: pg.Pool, batches: readonly DecodedBatch
  * gaps with reason `not-held`, and contiguousThrough may advance past them.
  */
 export async function declareNotHeld(pool: pg.Pool, gatewayId: string, incarnation: string, ranges: readonly Range[]): Promise<JournalResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const ledger = await lockJournal(client, gatewayId, incarnation);
     for (const [from, to] of ranges) {
       await client.query(
@@ -126,14 +117,8 @@ export async function declareNotHeld(pool: pg.Pool, gatewayId: string, incarnati
       ledger.covering = addRange(ledger.covering, from, to);
     }
     const advanced = await saveJournal(client, ledger, false);
-    await client.query('COMMIT');
     return resultOf(ledger, 0, 0, advanced);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 function resultOf(ledger: JournalLedger, inserted: number, dropped: number, advanced: boolean): JournalResult {
