@@ -31,7 +31,8 @@ export type ReceiverConfig = z.infer<typeof ReceiverConfig>;
 
 export function parseReceiverConfig(raw: unknown, file: string): ReceiverConfig {
   const result = ReceiverConfig.safeParse(raw ?? {}, { reportInput: true });
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  // The shared formatter points at the gateway's schema; this file's fields are in the receiver's README.
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues).map((p) => p.replace('config/schema.json', 'src/receiver/README.md')));
   return result.data;
 }
 

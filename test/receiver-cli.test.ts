@@ -1,0 +1,103 @@
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import { receiverExportCommand, receiverStatusCommand } from '../src/cli/receive.ts';
+import { startReceiver, type Receiver } from '../src/receiver/receiver.ts';
+import { BoxPlayer } from './helpers/box-player.ts';
+import { runCli } from './helpers/cli.ts';
+import { Mosquitto } from './helpers/mosquitto.ts';
+import { freePort, waitFor } from './helpers/net.ts';
+import { startPg, type PgCluster } from './helpers/postgres.ts';
+import { tempDir } from './helpers/tmp.ts';
+import { writeFileSync } from 'node:fs';
+import type { JournalRecord } from '../src/core/types.ts';
+
+const tmp = tempDir('coldgate-recv-cli-');
+let db: PgCluster;
+let broker: Mosquitto;
+let receiver: Receiver;
+let box: BoxPlayer;
+let metricsPort: number;
+
+beforeAll(async () => {
+  db = await startPg();
+  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
+  await broker.start();
+  metricsPort = await freePort();
+  receiver = await startReceiver({ mqttUrl: broker.url, db: db.url, config: { name: 'cli', shareGroup: 'cli', metricsPort, reorderTimeoutMs: 60_000 } });
+  box = new BoxPlayer('van-cli');
+  await box.connect(broker.url);
+  const a = box.readings(6);
+  box.readings(2); // seq 7, 8 never sent: a hole
+  const b = box.readings(4);
+  await box.publish(a);
+  await box.publish(b);
+  await box.publish(b);
+  await box.publish([box.gap(20, 25, 'max-age')]);
+  await waitFor(async () => JSON.parse((await runCli(receiverStatusCommand, ['--db', db.url, '--json'])).out)[0]?.records === 11, 10_000, 'the batches');
+}, 60_000);
+
+afterAll(async () => {
+  await box?.close();
+  await receiver?.stop();
+  await broker?.stop();
+  await db?.stop();
+  tmp.cleanup();
+});
+
+it('receiver status --json: the contract fields per gateway and per incarnation', async () => {
+  const res = await runCli(receiverStatusCommand, ['--db', db.url, '--json']);
+  expect(res.code).toBe(0);
+  const [s] = JSON.parse(res.out) as Record<string, unknown>[];
+  const journal = { incarnation: box.incarnation, records: 11, duplicatesDropped: 4, contiguousThrough: 6, highestSeq: 13, holes: [[7, 8]], gaps: [{ fromSeq: 20, toSeq: 25, reason: 'max-age' }], chain: 'no key' };
+  expect(s).toMatchObject({ gatewayId: 'van-cli', ...journal });
+  expect(Date.parse(s!.lastBatchAt as string)).toBeGreaterThan(Date.now() - 60_000);
+  expect(s!.incarnations).toEqual([expect.objectContaining(journal)]);
+});
+
+it('receiver status: one line per gateway a person reads', async () => {
+  const res = await runCli(receiverStatusCommand, ['--db', db.url]);
+  expect(res.code).toBe(0);
+  expect(res.out).toMatch(new RegExp(`^van-cli  incarnation ${box.incarnation}  records 11  duplicates 4  contiguous through 6  holes 7-8  gaps 20-25 max-age  chain no key  last batch \\d{4}-`));
+});
+
+it('receiver export --format csv: the readings in the time range, in time order, one per seq', async () => {
+  const readings = box.records.filter((r): r is Extract<JournalRecord, { kind: 'temperature' }> => r.kind === 'temperature' && r.seq !== 7 && r.seq !== 8);
+  const from = readings[1]!.ts;
+  const to = readings[8]!.ts;
+  const res = await runCli(receiverExportCommand, ['--db', db.url, '--gateway', 'van-cli', '--from', from, '--to', to, '--format', 'csv']);
+  expect(res.code).toBe(0);
+  const lines = res.out.trimEnd().split('\r\n');
+  expect(lines[0]).toBe('gateway_id,ts,probe,compartment,value,quality,error,time_quality,incarnation,seq');
+  expect(lines.slice(1)).toEqual(readings.slice(1, 8).map((r) => `van-cli,${r.ts},${r.probe},front,${r.value},good,,system,${box.incarnation},${r.seq}`));
+});
+
+it('bad usage names the missing flag; an unreachable database names itself without its password', async () => {
+  expect(await runCli(receiverExportCommand, ['--db', db.url, '--gateway', 'van-cli', '--from', 'soon', '--to', '2026-01-01T00:00:00Z'])).toMatchObject({ code: 2, err: 'receiver export: --from soon: expected an ISO 8601 time, e.g. 2026-03-01T00:00:00Z\n' });
+  expect(await runCli(receiverStatusCommand, [])).toMatchObject({ code: 2, err: 'receiver status: pass --db (e.g. --db postgres://user@host/coldgate)\n' });
+  const down = await runCli(receiverStatusCommand, ['--db', `postgres://ops:hunter2@127.0.0.1:${await freePort()}/x`]);
+  expect(down.code).toBe(1);
+  expect(down.err).toMatch(/^receiver status: database postgres:\/\/ops:\(redacted\)@127\.0\.0\.1:\d+\/x: ECONNREFUSED/);
+  expect(down.err).not.toContain('hunter2');
+});
+
+it('receive --config: a wrong field is named and nothing starts', async () => {
+  const file = path.join(tmp.dir, 'receiver.json');
+  writeFileSync(file, JSON.stringify({ reorderTimeoutMs: 'soon', shareGrup: 'x' }));
+  const res = await runCli(main, ['receive', '--mqtt', broker.url, '--db', db.url, '--config', file]);
+  expect(res.code).toBe(2);
+  expect(res.err).toContain(`receive: ${file}: 2 problems`);
+  expect(res.err).toContain('reorderTimeoutMs: expected number, received string');
+  expect(res.err).toContain('unknown key "shareGrup" (check the spelling against src/receiver/README.md)');
+});
+
+it('/metrics: batches, records, duplicates, holes and the commit latency histogram in Prometheus text', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(text).toContain('coldgate_receiver_batches_total 4\n');
+  expect(text).toContain('coldgate_receiver_records_total 11\n');
+  expect(text).toContain('coldgate_receiver_duplicates_total 4\n');
+  expect(text).toMatch(/coldgate_receiver_holes \d+\n/);
+  expect(text).toContain('coldgate_receiver_commit_seconds_count 4\n');
+  expect(text).toContain('coldgate_receiver_commit_seconds_bucket{le="+Inf"} 4\n');
+  expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
+});
