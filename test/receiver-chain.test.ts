@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { chainEnd } from '../src/chain/hash.ts';
 import { ensureBoxKey } from '../src/chain/keys.ts';
 import { signHead } from '../src/chain/sign.ts';
@@ -12,45 +12,30 @@ import { gatewayStatus } from '../src/receiver/status.ts';
 import { encodeBatch } from '../src/uplink/wire/batch.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
 import { runCli } from './helpers/cli.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { startPg, type PgCluster } from './helpers/postgres.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { waitFor } from './helpers/net.ts';
+import { receiverPeersForFile } from './helpers/receiver-peers.ts';
 
-const tmp = tempDir('coldgate-recv-chain-');
-let db: PgCluster;
-let broker: Mosquitto;
+const peers = receiverPeersForFile('coldgate-recv-chain-');
+const { tmp, cleanups } = peers;
 let pool: pg.Pool;
 let receiver: Receiver;
 const key = ensureBoxKey(path.join(tmp.dir, 'keys')).key;
 const otherKey = ensureBoxKey(path.join(tmp.dir, 'other-keys')).key;
-const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  db = await startPg();
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-  receiver = await startReceiver({ mqttUrl: broker.url, db: db.url, config: { name: 'chain', shareGroup: 'chain', reorderTimeoutMs: 60_000 } });
-  pool = new pg.Pool({ connectionString: db.url });
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await receiver?.stop();
-  await pool?.end();
-  await broker?.stop();
-  await db?.stop();
-  tmp.cleanup();
+  receiver = await startReceiver({ mqttUrl: peers.broker.url, db: peers.db.url, config: { name: 'chain', shareGroup: 'chain', reorderTimeoutMs: 60_000 } });
+  pool = new pg.Pool({ connectionString: peers.db.url });
+  cleanups.push(() => pool.end(), () => receiver.stop());
 });
 
 /** A box whose key is registered the way an operator does it: the PEM file `coldgate keys show` points at. */
 async function keyedBox(gatewayId: string): Promise<BoxPlayer> {
   const pem = path.join(tmp.dir, `${gatewayId}.pub`);
   writeFileSync(pem, key.publicKey.export({ format: 'pem', type: 'spki' }));
-  const added = await runCli(receiverKeysCommand, ['add', gatewayId, pem, '--db', db.url]);
+  const added = await runCli(receiverKeysCommand, ['add', gatewayId, pem, '--db', peers.db.url]);
   expect(added).toMatchObject({ code: 0, out: `${gatewayId}: key ${key.fingerprint} registered; batches from now on are checked\n` });
   const box = new BoxPlayer(gatewayId, key);
-  await box.connect(broker.url);
+  await box.connect(peers.broker.url);
   cleanups.push(() => box.close());
   return box;
 }
@@ -65,12 +50,12 @@ it('signed batches, out of order and twice, on both lanes: chain ok; a gateway w
   expect(await statusOf('van-ok')).toMatchObject({ chain: 'ok', records: 22, duplicatesDropped: 10 });
   expect((await pool.query('SELECT count(*)::int AS n FROM chain_batches WHERE gateway_id = $1 AND NOT linked', ['van-ok'])).rows[0]).toEqual({ n: 0 });
   const plain = new BoxPlayer('van-nokey');
-  await plain.connect(broker.url);
+  await plain.connect(peers.broker.url);
   cleanups.push(() => plain.close());
   await plain.publish(plain.readings(3));
   await waitFor(async () => (await statusOf('van-nokey'))?.records === 3, 10_000, 'van-nokey');
   expect((await statusOf('van-nokey'))?.chain).toBe('no key');
-  const listed = await runCli(receiverKeysCommand, ['list', '--db', db.url, '--json']);
+  const listed = await runCli(receiverKeysCommand, ['list', '--db', peers.db.url, '--json']);
   expect(JSON.parse(listed.out)).toEqual(expect.arrayContaining([expect.objectContaining({ gatewayId: 'van-ok', fingerprint: key.fingerprint })]));
 });
 

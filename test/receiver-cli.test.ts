@@ -1,18 +1,19 @@
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { receiverExportCommand, receiverStatusCommand } from '../src/cli/receive.ts';
 import { startReceiver, type Receiver } from '../src/receiver/receiver.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
 import { runCli } from './helpers/cli.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
+import type { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
-import { startPg, type PgCluster } from './helpers/postgres.ts';
-import { tempDir } from './helpers/tmp.ts';
+import type { PgCluster } from './helpers/postgres.ts';
+import { receiverPeersForFile } from './helpers/receiver-peers.ts';
 import { writeFileSync } from 'node:fs';
 import type { JournalRecord } from '../src/core/types.ts';
 
-const tmp = tempDir('coldgate-recv-cli-');
+const peers = receiverPeersForFile('coldgate-recv-cli-');
+const { tmp } = peers;
 let db: PgCluster;
 let broker: Mosquitto;
 let receiver: Receiver;
@@ -20,13 +21,13 @@ let box: BoxPlayer;
 let metricsPort: number;
 
 beforeAll(async () => {
-  db = await startPg();
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
+  db = peers.db;
+  broker = peers.broker;
   metricsPort = await freePort();
   receiver = await startReceiver({ mqttUrl: broker.url, db: db.url, config: { name: 'cli', shareGroup: 'cli', metricsPort, reorderTimeoutMs: 60_000 } });
   box = new BoxPlayer('van-cli');
   await box.connect(broker.url);
+  peers.cleanups.push(() => receiver.stop(), () => box.close());
   const a = box.readings(6);
   box.readings(2); // seq 7, 8 never sent: a hole
   const b = box.readings(4);
@@ -35,14 +36,6 @@ beforeAll(async () => {
   await box.publish(b);
   await box.publish([box.gap(20, 25, 'max-age')]);
   await waitFor(async () => JSON.parse((await runCli(receiverStatusCommand, ['--db', db.url, '--json'])).out)[0]?.records === 11, 10_000, 'the batches');
-}, 60_000);
-
-afterAll(async () => {
-  await box?.close();
-  await receiver?.stop();
-  await broker?.stop();
-  await db?.stop();
-  tmp.cleanup();
 });
 
 it('receiver status --json: the contract fields per gateway and per incarnation', async () => {

@@ -1,34 +1,16 @@
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createLogger } from '../src/core/log.ts';
 import { startReceiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
 import { batchDoc } from '../src/uplink/wire/batch.ts';
 import { pack } from '../src/uplink/wire/envelope.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { startPg, type PgCluster } from './helpers/postgres.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { waitFor } from './helpers/net.ts';
+import { receiverPeersForFile } from './helpers/receiver-peers.ts';
 
-const tmp = tempDir('coldgate-recv-faults-');
-let db: PgCluster;
-let broker: Mosquitto;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  db = await startPg();
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await broker?.stop();
-  await db?.stop();
-  tmp.cleanup();
-});
+const peers = receiverPeersForFile('coldgate-recv-faults-');
+const cleanups = peers.cleanups;
 
 /** What the receiver logs, as JSON objects. */
 function captureLog() {
@@ -38,16 +20,16 @@ function captureLog() {
 }
 
 it('bad input of every kind is refused, recorded, counted, logged once per gateway and kind, acknowledged, and the receiver goes on', async () => {
-  const url = await db.database('bad');
+  const url = await peers.db.database('bad');
   const { log, lines } = captureLog();
   const config = { name: 'bad', shareGroup: 'bad', maxPayloadBytes: 4096, reorderTimeoutMs: 60_000 };
-  const receiver = await startReceiver({ mqttUrl: broker.url, db: url, config, log });
+  const receiver = await startReceiver({ mqttUrl: peers.broker.url, db: url, config, log });
   const pool = new pg.Pool({ connectionString: url });
   // The next test crashes the server under this idle pool.
   pool.on('error', () => undefined);
   cleanups.push(() => pool.end());
   const box = new BoxPlayer('van-bad');
-  await box.connect(broker.url);
+  await box.connect(peers.broker.url);
   cleanups.push(() => box.close());
   const good = box.readings(3);
   const otherGateway = pack(JSON.stringify(batchDoc({ gatewayId: 'van-other', incarnation: box.incarnation }, 'telemetry', good)), 'deflate');
@@ -77,7 +59,7 @@ it('bad input of every kind is refused, recorded, counted, logged once per gatew
   expect(warned.every((l) => l.gatewayId === 'van-bad')).toBe(true);
   // Acknowledged: a receiver of the same name (same session) gets none of them again.
   await receiver.stop();
-  const again = await startReceiver({ mqttUrl: broker.url, db: url, config });
+  const again = await startReceiver({ mqttUrl: peers.broker.url, db: url, config });
   cleanups.push(() => again.stop());
   await box.publish(box.readings(2));
   await waitFor(async () => (await gatewayStatus(pool))[0]?.records === 5, 10_000, 'the next batch');
@@ -86,27 +68,27 @@ it('bad input of every kind is refused, recorded, counted, logged once per gatew
 });
 
 it('PostgreSQL crashes mid-stream: the receiver retries without acknowledging, survives its own restart meanwhile, and nothing is lost or doubled', async () => {
-  const url = await db.database('crash');
+  const url = await peers.db.database('crash');
   const config = { name: 'crash', shareGroup: 'crash', reorderTimeoutMs: 600_000, retryInitialMs: 50, retryMaxMs: 400 };
   const { log, lines } = captureLog();
-  const receiver = await startReceiver({ mqttUrl: broker.url, db: url, config, log });
+  const receiver = await startReceiver({ mqttUrl: peers.broker.url, db: url, config, log });
   const pool = new pg.Pool({ connectionString: url });
   pool.on('error', () => undefined);
   cleanups.push(() => pool.end());
   const box = new BoxPlayer('van-crash');
-  await box.connect(broker.url);
+  await box.connect(peers.broker.url);
   cleanups.push(() => box.close());
   for (let i = 0; i < 5; i++) await box.publish(box.readings(10));
   await waitFor(async () => (await gatewayStatus(pool))[0]?.contiguousThrough === 50, 10_000, 'the first 50');
-  db.crash();
+  peers.db.crash();
   for (let i = 0; i < 10; i++) await box.publish(box.readings(10));
   await waitFor(() => receiver.metrics().dbRetries >= 3, 10_000, 'retries against the dead database');
   expect(lines.filter((l) => l.msg?.toString().startsWith('database unavailable')).length).toBe(1);
   expect(receiver.metrics().batches).toBe(5);
   // The receiver itself is restarted while the database is still down: its unacknowledged message stays with the broker.
   await receiver.stop();
-  await db.start();
-  const again = await startReceiver({ mqttUrl: broker.url, db: url, config });
+  await peers.db.start();
+  const again = await startReceiver({ mqttUrl: peers.broker.url, db: url, config });
   cleanups.push(() => again.stop());
   await waitFor(async () => (await gatewayStatus(pool).catch(() => []))[0]?.contiguousThrough === 150, 20_000, 'all 150 after the database is back');
   const [s] = await gatewayStatus(pool);

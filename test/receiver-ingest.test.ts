@@ -1,6 +1,5 @@
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { JournalRecord } from '../src/core/types.ts';
 import { startReceiver, type Receiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
@@ -8,31 +7,14 @@ import { migrate } from '../src/receiver/migrate.ts';
 import { writeBatches } from '../src/receiver/store.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { startPg, type PgCluster } from './helpers/postgres.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { waitFor } from './helpers/net.ts';
+import { receiverPeersForFile } from './helpers/receiver-peers.ts';
 
-const tmp = tempDir('coldgate-recv-ingest-');
-let db: PgCluster;
-let broker: Mosquitto;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  db = await startPg();
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await broker?.stop();
-  await db?.stop();
-  tmp.cleanup();
-});
+const peers = receiverPeersForFile('coldgate-recv-ingest-');
+const cleanups = peers.cleanups;
 
 const poolFor = async (name: string) => {
-  const pool = new pg.Pool({ connectionString: await db.database(name), max: 8 });
+  const pool = new pg.Pool({ connectionString: await peers.db.database(name), max: 8 });
   cleanups.push(() => pool.end());
   return pool;
 };
@@ -67,15 +49,15 @@ it('writers racing on overlapping batches of one journal insert every seq exactl
 });
 
 it('two receivers in one share group, every batch published twice: each seq lands once, both receivers took part, and the status is complete', async () => {
-  const url = await db.database('shared');
+  const url = await peers.db.database('shared');
   const receivers: Receiver[] = [];
   for (const name of ['recv-a', 'recv-b']) {
-    const r = await startReceiver({ mqttUrl: broker.url, db: url, config: { name, shareGroup: 'ingest-test', reorderTimeoutMs: 60_000 } });
+    const r = await startReceiver({ mqttUrl: peers.broker.url, db: url, config: { name, shareGroup: 'ingest-test', reorderTimeoutMs: 60_000 } });
     receivers.push(r);
     cleanups.push(() => r.stop());
   }
   const box = new BoxPlayer('van-shared');
-  await box.connect(broker.url);
+  await box.connect(peers.broker.url);
   cleanups.push(() => box.close());
   const batches: JournalRecord[][] = [];
   for (let i = 0; i < 30; i++) {

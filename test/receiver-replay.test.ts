@@ -1,49 +1,31 @@
-import path from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { CommittedMessage } from '../src/receiver/committed.ts';
 import { startReceiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
-import { Mosquitto } from './helpers/mosquitto.ts';
-import { freePort, waitFor } from './helpers/net.ts';
-import { startPg, type PgCluster } from './helpers/postgres.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { waitFor } from './helpers/net.ts';
+import { receiverPeersForFile } from './helpers/receiver-peers.ts';
 
-const tmp = tempDir('coldgate-recv-replay-');
-let db: PgCluster;
-let broker: Mosquitto;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  db = await startPg();
-  broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker') });
-  await broker.start();
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await broker?.stop();
-  await db?.stop();
-  tmp.cleanup();
-});
+const peers = receiverPeersForFile('coldgate-recv-replay-');
+const cleanups = peers.cleanups;
 
 async function setup(name: string, gatewayId: string) {
-  const url = await db.database(name);
-  const receiver = await startReceiver({ mqttUrl: broker.url, db: url, config: { name, shareGroup: name, reorderTimeoutMs: 400, committedEveryMs: 100 } });
+  const url = await peers.db.database(name);
+  const receiver = await startReceiver({ mqttUrl: peers.broker.url, db: url, config: { name, shareGroup: name, reorderTimeoutMs: 400, committedEveryMs: 100 } });
   cleanups.push(() => receiver.stop());
   const pool = new pg.Pool({ connectionString: url });
   cleanups.push(() => pool.end());
   const box = new BoxPlayer(gatewayId);
-  await box.connect(broker.url);
+  await box.connect(peers.broker.url);
   cleanups.push(() => box.close());
   return { receiver, pool, box };
 }
 
 /** The retained committed value a newly connecting box would get. */
 async function retainedCommitted(gatewayId: string): Promise<CommittedMessage> {
-  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const client = await mqtt.connectAsync(peers.broker.url, { protocolVersion: 5 });
   try {
     const got = new Promise<CommittedMessage>((resolve) => client.on('message', (_t, p, packet) => packet.retain && resolve(JSON.parse(p.toString()) as CommittedMessage)));
     await client.subscribeAsync(`coldgate/v1/${gatewayId}/committed`, { qos: 1 });

@@ -98,7 +98,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const mqttUrl = new URL(opts.mqttUrl);
   const client: MqttClient = connectMqtt(opts.mqttUrl, {
     protocolVersion: 5,
-    clientId: `coldgate-${cfg.name}`,
+    clientId: `coldgate-rx-${cfg.name}`,
     clean: false,
     properties: { sessionExpiryInterval: cfg.sessionExpirySec },
     reconnectPeriod: 1000,
