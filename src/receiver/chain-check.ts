@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Lane } from '../core/types.ts';
 import { genesis, hashesOf } from '../chain/hash.ts';
 import { fingerprintOf } from '../chain/keys.ts';
-import { headSignatureValid } from '../chain/sign.ts';
+import { signatureProblem } from '../chain/sign.ts';
 import type { DecodedBatch } from '../uplink/decode.ts';
 import type { JournalLedger } from './journal-lock.ts';
 import { coversAll, intersects, union } from './ranges.ts';
@@ -37,10 +37,10 @@ export function batchProblem(b: DecodedBatch, key: RegisteredKey): ChainProblem 
   const where = `${b.lane} batch seq ${b.fromSeq}..${b.toSeq}`;
   if (b.prev === undefined || b.head === undefined) return undefined;
   if (hashesOf(b.prev, b.records).at(-1) !== b.head) return { kind: 'chain', lane: b.lane, seq: b.fromSeq, message: `${where}: its records do not hash from prev to head: a record was changed, inserted or removed` };
-  if (!b.sig) return undefined;
-  if (b.sig.key !== key.fingerprint) return { kind: 'signature', lane: b.lane, seq: b.toSeq, message: `${where}: signed by key ${b.sig.key}, not the registered ${key.fingerprint} (coldgate receiver keys add)` };
-  const valid = headSignatureValid(key.key, { gatewayId: b.gatewayId, incarnation: b.incarnation, lane: b.lane, lastSeq: b.toSeq, head: b.head }, b.sig);
-  return valid ? undefined : { kind: 'signature', lane: b.lane, seq: b.toSeq, message: `${where}: wrong signature over head ${b.head.slice(0, 16)}... at seq ${b.toSeq}` };
+  const wrong = signatureProblem(key.key, key.fingerprint, b);
+  if (wrong === 'other-key') return { kind: 'signature', lane: b.lane, seq: b.toSeq, message: `${where}: signed by key ${b.sig!.key}, not the registered ${key.fingerprint} (coldgate receiver keys add)` };
+  if (wrong === 'invalid') return { kind: 'signature', lane: b.lane, seq: b.toSeq, message: `${where}: wrong signature over head ${b.head.slice(0, 16)}... at seq ${b.toSeq}` };
+  return undefined;
 }
 
 export function registeredKey(key: KeyObject): RegisteredKey {
