@@ -23,11 +23,14 @@ async function setup(name: string, gatewayId: string) {
   return { receiver, pool, box };
 }
 
-/** The retained committed value a newly connecting box would get. */
-async function retainedCommitted(gatewayId: string): Promise<CommittedMessage> {
+/** The retained committed value a newly connecting box would get (undefined: none within 1 s). */
+async function retainedCommitted(gatewayId: string): Promise<CommittedMessage | undefined> {
   const client = await mqtt.connectAsync(peers.broker.url, { protocolVersion: 5 });
   try {
-    const got = new Promise<CommittedMessage>((resolve) => client.on('message', (_t, p, packet) => packet.retain && resolve(JSON.parse(p.toString()) as CommittedMessage)));
+    const got = new Promise<CommittedMessage | undefined>((resolve) => {
+      client.on('message', (_t, p, packet) => packet.retain && resolve(JSON.parse(p.toString()) as CommittedMessage));
+      setTimeout(() => resolve(undefined), 1000);
+    });
     await client.subscribeAsync(`coldgate/v1/${gatewayId}/committed`, { qos: 1 });
     return await got;
   } finally {
@@ -46,7 +49,7 @@ it('a hole older than the reorder timeout is asked for with cmd/replay; the rese
   expect(box.replays[0]).toEqual({ fromSeq: 11, toSeq: 20 });
   await waitFor(async () => (await gatewayStatus(pool))[0]?.contiguousThrough === 41, 10_000, 'the hole filled');
   expect((await gatewayStatus(pool))[0]).toMatchObject({ records: 41, holes: [], gaps: [] });
-  await waitFor(async () => (await retainedCommitted('van-hole')).contiguousThrough === 41, 5000, 'committed 41');
+  await waitFor(async () => (await retainedCommitted('van-hole'))?.contiguousThrough === 41, 5000, 'committed 41');
   expect(await retainedCommitted('van-hole')).toMatchObject({ schema: 'coldgate.committed/1', gatewayId: 'van-hole', incarnation: box.incarnation, contiguousThrough: 41 });
   expect(receiver.metrics().replayRequests).toBeGreaterThanOrEqual(1);
 });
@@ -73,5 +76,21 @@ it('seqs the box no longer holds become a declared gap not-held; a retention gap
   ]);
   expect(box.replays).toContainEqual({ fromSeq: 21, toSeq: 25 });
   expect((await pool.query('SELECT count(*)::int AS n FROM coldgate_gaps')).rows[0]).toEqual({ n: 2 });
-  await waitFor(async () => (await retainedCommitted('van-notheld')).contiguousThrough === 36, 5000, 'committed 36');
+  await waitFor(async () => (await retainedCommitted('van-notheld'))?.contiguousThrough === 36, 5000, 'committed 36');
+});
+
+it('records resent that are already stored bring committed back (a broker that restarted without persistence forgot the retained one)', async () => {
+  const { pool, box } = await setup('recommit', 'van-recommit');
+  const batch = box.readings(10);
+  await box.publish(batch);
+  await waitFor(async () => (await retainedCommitted('van-recommit'))?.contiguousThrough === 10, 5000, 'committed 10');
+  // What a broker restart without persistence does to the retained message.
+  const broom = await mqtt.connectAsync(peers.broker.url, { protocolVersion: 5 });
+  await broom.publishAsync('coldgate/v1/van-recommit/committed', '', { qos: 1, retain: true });
+  await broom.endAsync();
+  expect(await retainedCommitted('van-recommit')).toBeUndefined();
+  await box.publish(batch);
+  await waitFor(async () => (await gatewayStatus(pool))[0]?.duplicatesDropped === 10, 5000, 'the resend');
+  await waitFor(() => retainedCommitted('van-recommit'), 5000, 'committed again');
+  expect(await retainedCommitted('van-recommit')).toMatchObject({ incarnation: box.incarnation, contiguousThrough: 10 });
 });

@@ -31,10 +31,15 @@ export class CommittedPublisher {
     private readonly now: () => number = Date.now,
   ) {}
 
-  offer(gatewayId: string, incarnation: string, contiguousThrough: number): void {
+  /**
+   * `repeat`: publish even an unchanged value. A box that resends records already stored has
+   * not seen the last committed (a broker that restarted without persistence forgets retained
+   * messages); without it, it would resend them forever.
+   */
+  offer(gatewayId: string, incarnation: string, contiguousThrough: number, repeat = false): void {
     let slot = this.slots.get(gatewayId);
     if (!slot) this.slots.set(gatewayId, (slot = { incarnation, contiguousThrough, lastAt: -Infinity, pending: false }));
-    else if (slot.incarnation === incarnation && contiguousThrough <= slot.contiguousThrough && !slot.pending) return;
+    else if (slot.incarnation === incarnation && !slot.pending && (contiguousThrough < slot.contiguousThrough || (contiguousThrough === slot.contiguousThrough && !repeat))) return;
     if (slot.incarnation !== incarnation || contiguousThrough > slot.contiguousThrough) {
       slot.incarnation = incarnation;
       slot.contiguousThrough = contiguousThrough;

@@ -114,7 +114,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     });
   });
   const advancedJournal = (j: JournalResult) => {
-    if (j.advanced) committed.offer(j.gatewayId, j.incarnation, j.contiguousThrough);
+    if (j.advanced || j.dropped > 0) committed.offer(j.gatewayId, j.incarnation, j.contiguousThrough, j.dropped > 0);
   };
 
   const warned = new Set<string>();
