@@ -1,7 +1,9 @@
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import type { CommittedMessage } from '../src/receiver/committed.ts';
+import { readFileSync } from 'node:fs';
+import { COMMITTED_SCHEMA, type CommittedMessage } from '../src/receiver/committed.ts';
+import { REPLAY_SCHEMA } from '../src/receiver/replay.ts';
 import { startReceiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
@@ -93,4 +95,10 @@ it('records resent that are already stored bring committed back (a broker that r
   await waitFor(async () => (await gatewayStatus(pool))[0]?.duplicatesDropped === 10, 5000, 'the resend');
   await waitFor(() => retainedCommitted('van-recommit'), 5000, 'committed again');
   expect(await retainedCommitted('van-recommit')).toMatchObject({ incarnation: box.incarnation, contiguousThrough: 10 });
+});
+
+it('the AsyncAPI contract documents the receiver\'s topics and payload schemas', () => {
+  const doc = readFileSync(new URL('../src/uplink/contract/asyncapi.yaml', import.meta.url), 'utf8');
+  for (const address of ['committed', 'cmd/replay', 'reply/replay']) expect(doc).toContain(`address: coldgate/v1/{gatewayId}/${address}\n`);
+  for (const schema of [COMMITTED_SCHEMA, REPLAY_SCHEMA]) expect(doc).toContain(`schema: { const: ${schema} }`);
 });
