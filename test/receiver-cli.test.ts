@@ -9,6 +9,7 @@ import type { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
 import type { PgCluster } from './helpers/postgres.ts';
 import { receiverPeersForFile } from './helpers/receiver-peers.ts';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { JournalRecord } from '../src/core/types.ts';
 
@@ -93,4 +94,27 @@ it('/metrics: batches, records, duplicates, holes and the commit latency histogr
   expect(text).toContain('coldgate_receiver_commit_seconds_count 4\n');
   expect(text).toContain('coldgate_receiver_commit_seconds_bucket{le="+Inf"} 4\n');
   expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
+});
+
+it('coldgate receive as a process: lands a batch, serves /metrics, stops on SIGTERM with exit 0', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/coldgate.ts', 'receive', '--mqtt', broker.url, '--db', await db.database('child'), '--share', 'child', '--name', 'child', '--metrics-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor(() => log.includes('receiver started'), 20_000, 'the receiver started');
+    const other = new BoxPlayer('van-child');
+    await other.connect(broker.url);
+    await other.publish(other.readings(5));
+    await other.close();
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => '')).includes('coldgate_receiver_records_total 5\n'), 10_000, 'the batch on /metrics');
+    const status = await runCli(receiverStatusCommand, ['--db', await db.database('child'), '--json']);
+    expect(JSON.parse(status.out)).toEqual([expect.objectContaining({ gatewayId: 'van-child', records: 5, contiguousThrough: 5 })]);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  expect(log).toContain('"msg":"stopping"');
 });
