@@ -1,9 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import type { JournalRecord } from '../src/core/types.ts';
 import { startReceiver, type Receiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
-import { migrate } from '../src/receiver/migrate.ts';
+import { migrate, migrations } from '../src/receiver/migrate.ts';
 import { writeBatches } from '../src/receiver/store.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
 import { BoxPlayer } from './helpers/box-player.ts';
@@ -27,6 +29,18 @@ it('two migrations started together: the schema is made once, the second finds n
   expect([a.length, b.length].sort()).toEqual([0, 1]);
   expect((await pool.query('SELECT version FROM schema_migrations')).rows).toEqual([{ version: 1 }]);
   expect(await migrate(pool)).toEqual([]);
+});
+
+it('a new migration file is applied once, after the ones already applied', async () => {
+  const pool = await poolFor('upgrade');
+  const dir = path.join(peers.tmp.dir, 'sql');
+  mkdirSync(dir);
+  for (const m of migrations()) writeFileSync(path.join(dir, m.name), m.sql);
+  expect(await migrate(pool, dir)).toEqual(['001_schema.sql']);
+  writeFileSync(path.join(dir, '002_reading_note.sql'), 'ALTER TABLE readings ADD COLUMN note text;');
+  expect(await migrate(pool, dir)).toEqual(['002_reading_note.sql']);
+  expect(await migrate(pool, dir)).toEqual([]);
+  expect((await pool.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1, name: '001_schema.sql' }, { version: 2, name: '002_reading_note.sql' }]);
 });
 
 it('writers racing on overlapping batches of one journal insert every seq exactly once', async () => {
