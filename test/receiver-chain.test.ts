@@ -6,6 +6,7 @@ import { chainEnd } from '../src/chain/hash.ts';
 import { ensureBoxKey } from '../src/chain/keys.ts';
 import { signHead } from '../src/chain/sign.ts';
 import { receiverKeysCommand } from '../src/cli/receive.ts';
+import { createLogger } from '../src/core/log.ts';
 import type { JournalRecord } from '../src/core/types.ts';
 import { startReceiver, type Receiver } from '../src/receiver/receiver.ts';
 import { gatewayStatus } from '../src/receiver/status.ts';
@@ -19,11 +20,12 @@ const peers = receiverPeersForFile('coldgate-recv-chain-');
 const { tmp, cleanups } = peers;
 let pool: pg.Pool;
 let receiver: Receiver;
+const logLines: Record<string, unknown>[] = [];
 const key = ensureBoxKey(path.join(tmp.dir, 'keys')).key;
 const otherKey = ensureBoxKey(path.join(tmp.dir, 'other-keys')).key;
 
 beforeAll(async () => {
-  receiver = await startReceiver({ mqttUrl: peers.broker.url, db: peers.db.url, config: { name: 'chain', shareGroup: 'chain', reorderTimeoutMs: 60_000 } });
+  receiver = await startReceiver({ mqttUrl: peers.broker.url, db: peers.db.url, config: { name: 'chain', shareGroup: 'chain', reorderTimeoutMs: 60_000 }, log: createLogger('info', { destination: { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) } }) });
   pool = new pg.Pool({ connectionString: peers.db.url });
   cleanups.push(() => pool.end(), () => receiver.stop());
 });
@@ -105,4 +107,16 @@ it('a signature by another key or over another head: refused, broken at the seq 
   expect((await pool.query('SELECT seq::int, kind FROM chain_breaks WHERE gateway_id = $1 ORDER BY seq', ['van-sig'])).rows).toEqual([{ seq: 10, kind: 'signature' }, { seq: 15, kind: 'signature' }]);
   expect((await pool.query('SELECT kind FROM refused WHERE gateway_id = $1', ['van-sig'])).rows).toEqual([{ kind: 'signature' }, { kind: 'signature' }]);
   expect(receiver.metrics().refused.signature).toBe(2);
+});
+
+it('a birth status naming another key than the registered one: one warning naming both', async () => {
+  const box = await keyedBox('van-rekeyed');
+  const birth = Buffer.from(JSON.stringify({ online: true, gatewayId: 'van-rekeyed', incarnation: box.incarnation, keyFingerprint: otherKey.fingerprint }));
+  await box.publishRaw('status', birth);
+  await box.publishRaw('status', birth);
+  await box.publishRaw('status', Buffer.from(JSON.stringify({ online: true, gatewayId: 'van-rekeyed', keyFingerprint: key.fingerprint })));
+  await box.publish(box.readings(2));
+  await waitFor(async () => (await statusOf('van-rekeyed'))?.records === 2, 10_000, 'the batch after the births');
+  const warned = logLines.filter((l) => l.gatewayId === 'van-rekeyed' && String(l.msg).startsWith('the box announces another key'));
+  expect(warned).toEqual([expect.objectContaining({ registered: key.fingerprint, announced: otherKey.fingerprint })]);
 });

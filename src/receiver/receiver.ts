@@ -176,6 +176,26 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     advancedJournal(await withRetry('declare not-held gaps', () => declareNotHeld(pool, gatewayId, reply.incarnation, notHeld)));
   };
 
+  /**
+   * A birth `status` names the fingerprint of the key that signs the box's batches: one that is
+   * not the registered key's is worth a warning before the first signature fails.
+   */
+  const onStatus = async (gatewayId: string, payload: Buffer) => {
+    let fingerprint: unknown;
+    try {
+      fingerprint = (decodeJson(payload) as { keyFingerprint?: unknown } | null)?.keyFingerprint;
+    } catch {
+      return;
+    }
+    if (typeof fingerprint !== 'string') return;
+    const row = (await withRetry('read gateway key', () => pool.query<{ fingerprint: string }>('SELECT fingerprint FROM gateway_keys WHERE gateway_id = $1', [gatewayId]))).rows[0];
+    const once = `${gatewayId}\u0000key ${fingerprint}`;
+    if (row && row.fingerprint !== fingerprint && !warned.has(once)) {
+      warned.add(once);
+      log.warn({ gatewayId, registered: row.fingerprint, announced: fingerprint }, 'the box announces another key than the registered one: its signatures will be refused (coldgate receiver keys add GATEWAY PUBKEY if the box was re-keyed)');
+    }
+  };
+
   /** One message: refused or committed, then acknowledged; a database error keeps it unacknowledged until it works. */
   client.handleMessage = (packet: IPublishPacket, done) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -184,7 +204,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     const slash = rest.indexOf('/');
     const gatewayId = slash > 0 ? rest.slice(0, slash) : '';
     const leaf = rest.slice(slash + 1);
-    const work = leaf === 'telemetry' || leaf === 'events' ? onBatch(topic, gatewayId, payload) : leaf === 'reply/replay' ? onReply(topic, gatewayId, payload) : Promise.resolve();
+    const work = leaf === 'telemetry' || leaf === 'events' ? onBatch(topic, gatewayId, payload) : leaf === 'reply/replay' ? onReply(topic, gatewayId, payload) : leaf === 'status' ? onStatus(gatewayId, payload) : Promise.resolve();
     work.then(
       () => done(),
       (err: unknown) => {
