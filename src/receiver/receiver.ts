@@ -6,13 +6,13 @@ import { decodeJson } from '../uplink/decode.ts';
 import { connectMqtt } from '../uplink/connect.ts';
 import { CommittedPublisher, type CommittedMessage } from './committed.ts';
 import { ReceiverConfig } from './config.ts';
+import { DbRetry, Stopped } from './db-retry.ts';
+import { dueReplays } from './hole-scan.ts';
 import { HoleTracker } from './holes.ts';
 import { readBatch, Refused, type RefusedKind } from './inbound.ts';
-import { coveringGaps, openHoles } from './journal-lock.ts';
 import { newMetrics, observeCommit, serveMetrics, type ReceiverMetrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
-import type { Range } from './ranges.ts';
-import { notHeldOf, ReplayReply, REPLAY_SCHEMA, replayRequests } from './replay.ts';
+import { notHeldOf, ReplayReply, REPLAY_SCHEMA } from './replay.ts';
 import { declareNotHeld, writeBatches, type JournalResult } from './store.ts';
 
 export interface ReceiverOptions {
@@ -33,8 +33,6 @@ export interface Receiver {
   stop(): Promise<void>;
 }
 
-class Stopped extends Error {}
-
 const sleepPlain = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -53,42 +51,8 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const m = newMetrics();
   const root = cfg.topicRoot.replace(/\/+$/, '');
   let stopping = false;
-  const wake = new Set<() => void>();
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        wake.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      wake.add(done);
-    });
-
-  /** Runs `work` until it succeeds; a database that is away is waited for, never given up on. */
-  let outage = false;
-  const withRetry = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    let wait = cfg.retryInitialMs;
-    for (;;) {
-      if (stopping) throw new Stopped();
-      try {
-        const out = await work();
-        if (outage) log.info({ what }, 'database back');
-        outage = false;
-        return out;
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        // Data exceptions and constraint violations will not go away by retrying: the input is bad.
-        if (/^2[23]/.test(code)) throw new Refused('invalid', `the database refused it: ${(err as Error).message}`);
-        m.dbRetries++;
-        if (!outage) log.error({ err: (err as Error).message, code, what, retryInMs: wait }, 'database unavailable; retrying, nothing is acknowledged meanwhile');
-        outage = true;
-        await sleep(wait);
-        wait = Math.min(cfg.retryMaxMs, wait * 2);
-      }
-    }
-  };
+  const retry = new DbRetry(cfg.retryInitialMs, cfg.retryMaxMs, log, () => m.dbRetries++);
+  const withRetry = <T>(what: string, work: () => Promise<T>) => retry.run(what, work);
 
   await withRetry('migrate', async () => {
     const applied = await migrate(pool);
@@ -229,30 +193,16 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   // Holes: every quarter of the reorder timeout, ask for those old enough.
   const tracker = new HoleTracker(cfg.reorderTimeoutMs);
   const scanHoles = async () => {
-    const open = await pool.query<{ gateway_id: string; incarnation: string; highest_seq: string }>('SELECT gateway_id, incarnation, highest_seq FROM incarnations WHERE contiguous_through < highest_seq');
-    const seen = new Set<string>();
-    for (const row of open.rows) {
-      const ranges = await pool.query<{ lane: 'events' | 'telemetry'; from_seq: string; to_seq: string }>('SELECT lane, from_seq, to_seq FROM received_ranges WHERE gateway_id = $1 AND incarnation = $2 ORDER BY from_seq', [row.gateway_id, row.incarnation]);
-      const received = { events: [] as Range[], telemetry: [] as Range[] };
-      for (const r of ranges.rows) received[r.lane].push([Number(r.from_seq), Number(r.to_seq)]);
-      const covering = await coveringGaps(pool, row.gateway_id, row.incarnation);
-      const holes = openHoles({ received, covering, highestSeq: Number(row.highest_seq) });
-      const journal = `${row.gateway_id}\u0000${row.incarnation}`;
-      seen.add(journal);
-      for (const hole of tracker.due(journal, holes, Date.now())) {
-        for (const req of replayRequests(row.incarnation, hole, `receiver:${cfg.name}`)) {
-          m.replayRequests++;
-          log.info({ gatewayId: row.gateway_id, ...req }, 'asking the box to replay a hole');
-          client.publish(`${root}/${row.gateway_id}/cmd/replay`, JSON.stringify(req), { qos: 1, properties: { responseTopic: `${root}/${row.gateway_id}/reply/replay` } });
-        }
-      }
+    for (const { gatewayId, request } of await dueReplays(pool, tracker, `receiver:${cfg.name}`, Date.now())) {
+      m.replayRequests++;
+      log.info({ gatewayId, ...request }, 'asking the box to replay a hole');
+      client.publish(`${root}/${gatewayId}/cmd/replay`, JSON.stringify(request), { qos: 1, properties: { responseTopic: `${root}/${gatewayId}/reply/replay` } });
     }
-    tracker.keepOnly(seen);
     m.holes = tracker.open;
   };
   let scanning = false;
   const scanTimer = setInterval(() => {
-    if (scanning || outage) return;
+    if (scanning || retry.outage) return;
     scanning = true;
     scanHoles()
       .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'hole scan failed'))
@@ -260,7 +210,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   }, Math.max(100, Math.floor(cfg.reorderTimeoutMs / 4)));
 
   const metricsServer = cfg.metricsPort > 0 ? await serveMetrics(cfg.metricsPort, () => ({ ...m, holes: tracker.open })) : undefined;
-  await Promise.race([connected, sleep(10_000)]);
+  await Promise.race([connected, sleepPlain(10_000)]);
   log.info({ filters, metricsPort: metricsServer?.port }, 'receiver started');
 
   return {
@@ -270,7 +220,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     async stop() {
       stopping = true;
       clearInterval(scanTimer);
-      for (const w of [...wake]) w();
+      retry.stop();
       committed.flushAll();
       // Pending committed messages get a moment to go out; a broker that is away gets no more.
       const ended = new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
