@@ -74,7 +74,7 @@ it('a record changed in transit: the batch is refused (recorded in refused), the
   expect(await statusOf('van-changed')).toMatchObject({ chain: 'broken at seq 6', records: 10, holes: [[6, 10]] });
   const refused = await pool.query('SELECT kind, gateway_id FROM refused WHERE gateway_id = $1', ['van-changed']);
   expect(refused.rows).toEqual([{ kind: 'chain', gateway_id: 'van-changed' }]);
-  expect((await pool.query('SELECT count(*)::int AS n FROM readings WHERE gateway_id = $1 AND value = -30', ['van-changed'])).rows[0]).toEqual({ n: 0 });
+  expect((await pool.query('SELECT count(*)::int AS n FROM coldgate_readings WHERE gateway_id = $1 AND value = -30', ['van-changed'])).rows[0]).toEqual({ n: 0 });
 });
 
 it('a batch changed and re-chained from the real prev (unsigned: the key is not the forger\'s): the next batch breaks at its first seq', async () => {

@@ -10,6 +10,8 @@ import { contiguousThrough, holes, union, type Range } from './ranges.ts';
 export interface JournalLedger {
   gatewayId: string;
   incarnation: string;
+  /** incarnations.journal_id: what record rows carry. */
+  journalId: number;
   received: Record<Lane, Range[]>;
   /** Declared gaps that account for their range (retention, not-held). */
   covering: Range[];
@@ -26,13 +28,14 @@ const LANES: readonly Lane[] = ['events', 'telemetry'];
 export async function lockJournal(client: pg.PoolClient, gatewayId: string, incarnation: string): Promise<JournalLedger> {
   await client.query('INSERT INTO gateways (gateway_id) VALUES ($1) ON CONFLICT DO NOTHING', [gatewayId]);
   await client.query('INSERT INTO incarnations (gateway_id, incarnation) VALUES ($1, $2) ON CONFLICT DO NOTHING', [gatewayId, incarnation]);
-  const row = (await client.query<{ records: string; duplicates_dropped: string; contiguous_through: string; highest_seq: string }>(
-    'SELECT records, duplicates_dropped, contiguous_through, highest_seq FROM incarnations WHERE gateway_id = $1 AND incarnation = $2 FOR UPDATE',
+  const row = (await client.query<{ journal_id: number; records: string; duplicates_dropped: string; contiguous_through: string; highest_seq: string }>(
+    'SELECT journal_id, records, duplicates_dropped, contiguous_through, highest_seq FROM incarnations WHERE gateway_id = $1 AND incarnation = $2 FOR UPDATE',
     [gatewayId, incarnation],
   )).rows[0]!;
   const ledger: JournalLedger = {
     gatewayId,
     incarnation,
+    journalId: row.journal_id,
     received: { events: [], telemetry: [] },
     covering: [],
     records: Number(row.records),

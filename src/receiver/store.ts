@@ -155,31 +155,31 @@ class Rows {
     else this.gaps.push(r);
   }
 
-  async insert(client: pg.PoolClient, { gatewayId, incarnation }: JournalLedger): Promise<void> {
+  async insert(client: pg.PoolClient, { gatewayId, incarnation, journalId }: JournalLedger): Promise<void> {
     const col = <T, V>(list: T[], f: (r: T) => V) => list.map(f);
     const id = [gatewayId, incarnation];
     const r = this.readings;
     if (r.length) {
       await client.query(
-        `INSERT INTO readings (gateway_id, incarnation, seq, ts, tq, probe, compartment, value, quality, error)
-         SELECT $1, $2, * FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[])`,
-        [...id, col(r, (x) => x.seq), col(r, (x) => x.ts), col(r, (x) => x.tq), col(r, (x) => x.probe), col(r, (x) => x.compartment ?? null), col(r, (x) => x.value), col(r, (x) => x.quality), col(r, (x) => x.error ?? null)],
+        `INSERT INTO readings (journal_id, seq, ts, value, tq, probe, compartment, quality, error)
+         SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+        [journalId, col(r, (x) => x.seq), col(r, (x) => x.ts), col(r, (x) => x.value), col(r, (x) => x.tq), col(r, (x) => x.probe), col(r, (x) => x.compartment ?? null), col(r, (x) => x.quality), col(r, (x) => x.error ?? null)],
       );
     }
     const p = this.positions;
     if (p.length) {
       await client.query(
-        `INSERT INTO positions (gateway_id, incarnation, seq, ts, tq, mode, lat, lon, speed, track, alt_msl)
-         SELECT $1, $2, * FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::smallint[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[])`,
-        [...id, col(p, (x) => x.seq), col(p, (x) => x.ts), col(p, (x) => x.tq), col(p, (x) => x.mode), col(p, (x) => x.lat), col(p, (x) => x.lon), col(p, (x) => x.speed ?? null), col(p, (x) => x.track ?? null), col(p, (x) => x.altMSL ?? null)],
+        `INSERT INTO positions (journal_id, seq, ts, lat, lon, speed, track, alt_msl, mode, tq)
+         SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::smallint[], $10::text[])`,
+        [journalId, col(p, (x) => x.seq), col(p, (x) => x.ts), col(p, (x) => x.lat), col(p, (x) => x.lon), col(p, (x) => x.speed ?? null), col(p, (x) => x.track ?? null), col(p, (x) => x.altMSL ?? null), col(p, (x) => x.mode), col(p, (x) => x.tq)],
       );
     }
     const e = this.events;
     if (e.length) {
       await client.query(
-        `INSERT INTO events (gateway_id, incarnation, seq, ts, tq, type, severity, source, message, data)
-         SELECT $1, $2, * FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])`,
-        [...id, col(e, (x) => x.seq), col(e, (x) => x.ts), col(e, (x) => x.tq), col(e, (x) => x.type), col(e, (x) => x.severity), col(e, (x) => x.source ?? null), col(e, (x) => x.message), col(e, (x) => (x.data === undefined ? null : JSON.stringify(x.data)))],
+        `INSERT INTO events (journal_id, seq, ts, tq, type, severity, source, message, data)
+         SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])`,
+        [journalId, col(e, (x) => x.seq), col(e, (x) => x.ts), col(e, (x) => x.tq), col(e, (x) => x.type), col(e, (x) => x.severity), col(e, (x) => x.source ?? null), col(e, (x) => x.message), col(e, (x) => (x.data === undefined ? null : JSON.stringify(x.data)))],
       );
     }
     const g = this.gaps;
