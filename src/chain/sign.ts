@@ -34,3 +34,26 @@ export function signHead(key: BoxKey, h: SignedHead): BatchSignature {
 export function headSignatureValid(publicKey: KeyObject, h: SignedHead, sig: BatchSignature): boolean {
   return verify(null, Buffer.from(signedText(h)), publicKey, Buffer.from(sig.value, 'base64'));
 }
+
+/** What a batch carries for its signature to be checked (a coldgate.batch/4 header). */
+export interface SignedBatch {
+  gatewayId: string;
+  incarnation: string;
+  lane: Lane;
+  toSeq: number;
+  head?: string;
+  sig?: BatchSignature;
+}
+
+/**
+ * Whether a batch's signature vouches for its head under `publicKey` (fingerprint: keys.ts
+ * fingerprintOf): `other-key` when signed by another key, `invalid` when the signature is not
+ * over this head, undefined when it holds or the batch carries none. Used by `coldgate verify`
+ * and the receiver.
+ */
+export function signatureProblem(publicKey: KeyObject, fingerprint: string, b: SignedBatch): 'other-key' | 'invalid' | undefined {
+  if (!b.sig) return undefined;
+  if (b.sig.key !== fingerprint) return 'other-key';
+  const valid = b.head !== undefined && headSignatureValid(publicKey, { gatewayId: b.gatewayId, incarnation: b.incarnation, lane: b.lane, lastSeq: b.toSeq, head: b.head }, b.sig);
+  return valid ? undefined : 'invalid';
+}

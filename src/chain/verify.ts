@@ -6,7 +6,7 @@ import { BATCH_SCHEMA, recordsOf, type BatchDoc } from '../uplink/wire/batch.ts'
 import { canonicalRecord } from './canonical.ts';
 import { chainEnd, genesis, hashesOf, link } from './hash.ts';
 import { fingerprintOf } from './keys.ts';
-import { headSignatureValid } from './sign.ts';
+import { signatureProblem } from './sign.ts';
 
 /**
  * `coldgate verify` on a capture of MQTT batches, one JSON per line: either
@@ -179,12 +179,13 @@ function checkStream(id: string, batches: Batch[], gaps: Extract<JournalRecord, 
       continue;
     }
     const where = `${lane} batch seq ${b.doc.fromSeq}..${b.doc.toSeq} (line ${b.line})`;
-    if (sig.key !== fingerprintOf(key)) {
-      problem({ kind: 'signature', line: b.line, lane, seq: b.doc.toSeq, message: `${where}: signed by key ${sig.key}, not the given key ${fingerprintOf(key)}` });
+    const fingerprint = fingerprintOf(key);
+    const wrong = signatureProblem(key, fingerprint, b.doc);
+    if (wrong === 'other-key') {
+      problem({ kind: 'signature', line: b.line, lane, seq: b.doc.toSeq, message: `${where}: signed by key ${sig.key}, not the given key ${fingerprint}` });
       continue;
     }
-    const valid = b.doc.head !== undefined && headSignatureValid(key, { gatewayId: b.doc.gatewayId, incarnation: b.doc.incarnation, lane, lastSeq: b.doc.toSeq, head: b.doc.head }, sig);
-    if (!valid) problem({ kind: 'signature', line: b.line, lane, seq: b.doc.toSeq, message: `${where}: wrong signature over head ${b.doc.head?.slice(0, 16)}... at seq ${b.doc.toSeq}` });
+    if (wrong === 'invalid') problem({ kind: 'signature', line: b.line, lane, seq: b.doc.toSeq, message: `${where}: wrong signature over head ${b.doc.head?.slice(0, 16)}... at seq ${b.doc.toSeq}` });
     else {
       report.signatures.valid++;
       signedThrough = Math.max(signedThrough, b.doc.toSeq);
