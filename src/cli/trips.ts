@@ -7,7 +7,10 @@ import { parseArgs } from 'node:util';
 import { ArchiveConfig } from '../config/schema-archive.ts';
 import { silentLogger } from '../core/log.ts';
 import { archiveDir, checkTripId, TripArchive, tripSummary, type ArchiveEntry } from '../trips/archive.ts';
+import { TripFileError } from '../trips/archive-file.ts';
+import { tripBundle } from '../trips/bundle.ts';
 import { tripCsv } from '../trips/csv.ts';
+import { renderTripReportHtml } from '../trips/report-html.ts';
 import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
@@ -106,24 +109,50 @@ export async function tripsShowCommand(argv: string[], io: CommandIo): Promise<n
   return EXIT_OK;
 }
 
-/** `coldgate trips export ID --format csv [--out FILE]`. */
+/** What each `--format` writes, as chunks of text (a long trip's csv or bundle is never whole in memory). */
+const EXPORTS: Record<string, (e: ArchiveEntry) => AsyncIterable<string>> = {
+  csv: (e) => tripCsv(e.file, e.header),
+  html: (e) => htmlOf(e),
+  bundle: (e) => tripBundle(e.file, e.header, new Date().toISOString()),
+};
+
+async function* htmlOf(e: ArchiveEntry): AsyncGenerator<string> {
+  if (!e.header.report) throw new TripFileError(`${e.file}: this trip has no report (its end was not recorded): export csv or bundle instead`);
+  yield renderTripReportHtml(e.header.report, e.header.chain);
+}
+
+/** `coldgate trips export ID --format csv|html|bundle [--out FILE]`. */
 export async function tripsExportCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...WHERE, format: { type: 'string' }, out: { type: 'string' } }, strict: true, allowPositionals: true });
-  if (values.format !== 'csv') {
-    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format csv\n`);
+  const make = values.format === undefined ? undefined : EXPORTS[values.format];
+  if (!make) {
+    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format ${Object.keys(EXPORTS).join('|')}\n`);
     return EXIT_USAGE;
   }
   const archive = openArchive('trips export', values, io);
   if (!archive) return EXIT_USAGE;
   const entry = await entryOf('trips export', archive, positionals[0], io);
   if (typeof entry === 'number') return entry;
-  const rows = tripCsv(entry.file, entry.header);
+  // The first chunk before any output: a trip that cannot be exported this way leaves no file behind.
+  const chunks = make(entry)[Symbol.asyncIterator]();
+  let first: IteratorResult<string>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    if (!(err instanceof TripFileError)) throw err;
+    io.stderr.write(`trips export: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  async function* all() {
+    if (!first.done) yield first.value;
+    for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
+  }
   if (values.out === undefined) {
     // A year-long trip is many MB: wait for a slow pipe instead of holding it all in memory.
-    for await (const chunk of rows) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+    for await (const chunk of all()) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
     return EXIT_OK;
   }
-  await pipeline(Readable.from(rows), createWriteStream(values.out));
-  io.stderr.write(`trips export: ${entry.header.counts.readings} readings of ${entry.header.tripId} written to ${values.out}\n`);
+  await pipeline(Readable.from(all()), createWriteStream(values.out));
+  io.stderr.write(`trips export: ${values.format} of ${entry.header.tripId} (${entry.header.counts.readings} readings) written to ${values.out}\n`);
   return EXIT_OK;
 }
