@@ -92,4 +92,41 @@ describe('an auditor on a running box', () => {
       await broker.stop();
     }
   }, 180_000);
+
+  it('a trip across a kill -9 of the box verifies: the chain goes on after the restart', async () => {
+    const broker = new Mosquitto({ port: await freePort(), dir: path.join(tmp.dir, 'broker-kill') });
+    await broker.start();
+    const { file, httpPort } = await demoConfig(path.join(tmp.dir, 'box-kill'), (cfg) => {
+      cfg.trips = { autoStart: false, autoEnd: false, confirmSec: 5 };
+      for (const p of cfg.probes ?? []) p.intervalMs = 250;
+    });
+    const gateway = new GatewayProcess(file, { COLDGATE_MQTT_URL: broker.url });
+    const post = async (p: string) => (await fetch(`http://127.0.0.1:${httpPort}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin: PIN, by: 'auditor-test' }) })).json() as Promise<Record<string, unknown>>;
+    try {
+      await gateway.start();
+      const tripId = ((await post('/api/trip/start')) as { trip: { id: string } }).trip.id;
+      await new Promise((r) => setTimeout(r, 3000));
+      await gateway.stop('SIGKILL');
+      await gateway.start();
+      await new Promise((r) => setTimeout(r, 3000));
+      await post('/api/trip/end');
+      await waitFor(() => (JSON.parse(coldgate('trips', 'list', '--json', '--config', file).stdout) as TripSummary[]).length > 0 || undefined, 30_000, 'the trip archived');
+      const bundle = path.join(tmp.dir, 'kill.bundle');
+      expect(coldgate('trips', 'export', tripId, '--format', 'bundle', '--out', bundle, '--config', file).status).toBe(0);
+      const key = JSON.parse(coldgate('keys', 'show', '--json', '--config', file).stdout) as { raw: string };
+      const lines = readFileSync(bundle, 'utf8').trimEnd().split('\n');
+      const times = lines.slice(1).flatMap((l) => {
+        const d = JSON.parse(l) as { record?: JournalRecord };
+        return d.record?.kind === 'temperature' ? [Date.parse(d.record.ts)] : [];
+      });
+      // Readings from before the kill and after the restart are both in the proof.
+      const killedAt = Date.parse((JSON.parse(lines[0]!) as { trip: { startedAt: string } }).trip.startedAt) + 3000;
+      expect([times.some((t) => t < killedAt - 500), times.some((t) => t > killedAt + 1500)]).toEqual([true, true]);
+      const verified = coldgate('verify', bundle, '--key', key.raw);
+      expect([verified.status, verified.stdout]).toEqual([0, expect.stringMatching(/verified\n$/)]);
+    } finally {
+      await gateway.stop('SIGINT');
+      await broker.stop();
+    }
+  }, 180_000);
 });
