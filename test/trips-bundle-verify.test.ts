@@ -194,6 +194,25 @@ describe('trip bundle: export and verify', () => {
     expect(v.messages[0]).toMatch(/every hash after them recomputed/);
   });
 
+  it('a first commit holding a reading from before the trip: the proof starts at the next commit, and verifies', async () => {
+    const t = tempDir('coldgate-bundle-');
+    cleanups.push(t.cleanup);
+    const b = await tripBench(tripConfig(t.dir, 4), T0);
+    const trip = b.start();
+    // Taken before trip.started, committed with the trip's first commit: the trip does not hold it.
+    b.commit([{ kind: 'temperature', ts: new Date(b.now - 10).toISOString(), tq: 'system', probe: 'p0', compartment: 'chiller', value: 3.1, quality: 'good' }]);
+    b.feed(0.1, 5);
+    await b.end(trip);
+    await b.recorder.close();
+    const [entry] = await b.archive.list();
+    expect(entry!.header.chain!.runs.map((r) => r.fromSeq)).toEqual([2]);
+    expect(entry!.header.chain!.unchained).toBe(0);
+    const bundle = path.join(t.dir, 'trip.bundle');
+    expect((await runCli(tripsExportCommand, [trip.id, '--format', 'bundle', '--data', t.dir, '--out', bundle])).code).toBe(0);
+    const v = await verify(bundle, readFileSync(bundle, 'utf8').trimEnd().split('\n'), rawPublicKey(b.key.publicKey).toString('base64'));
+    expect([v.code, v.problems]).toEqual([0, []]);
+  });
+
   it('a trip file from before the chain (coldgate.trip/1): csv still exports, bundle is refused clearly', async () => {
     const { dir, id } = await archivedTrip();
     const trips = path.join(dir, 'trips');

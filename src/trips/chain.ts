@@ -12,7 +12,7 @@ import type { ChainNote, SpooledCommit, SpooledRecord } from './spool.ts';
  * A run is a stretch of consecutive journal commits of one incarnation whose every record the
  * spool holds (readings and positions in its b lines, events and gaps in its c lines): both
  * lanes' records, so each lane's chain is complete from the run's `prev` to its `head`. A run
- * starts at a commit line with chain hashes (`h`: the first of each session, then every
+ * starts at a commit line with chain hashes (`h`: the first few of each session, then every
  * CHAIN_NOTE_MS) and ends where a commit is missing or not whole (readings the journal took
  * before the trip began, a spool line lost to kill -9). Where a commit line carries the
  * journal's own hashes the rebuilt chain is checked against them, and a lane is signed with

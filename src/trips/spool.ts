@@ -18,7 +18,7 @@ import type { TripReport } from './trip.ts';
  *   {"c":[1200,1233],"x":[...],"h":{"i":INC,"prev":{lane:hex},"head":{lane:hex}}}
  *       a journal commit of the trip (seqs 1200..1233, both lanes): `x` its events-lane records
  *       whole (the readings are in the b lines), `h` the chain hashes before and after it, on the
- *       first commit of a session and every CHAIN_NOTE_MS (src/trips/chain.ts rebuilds the chain)
+ *       first NOTE_FIRST_COMMITS commits of a session and every CHAIN_NOTE_MS (src/trips/chain.ts rebuilds the chain)
  *   {"in":[ID,true,MS]}  a digital input changed (door, defrost)
  *   {"full":MS}  the spool reached archive.maxTripBytes: readings after MS are counted, not kept
  *   {"end":REPORT}  the trip ended with this report
@@ -27,6 +27,7 @@ import type { TripReport } from './trip.ts';
 
 /** How often a commit line carries the chain's hashes: where a run of the chain can (re)start and be cross-checked. */
 export const CHAIN_NOTE_MS = 10_000;
+const NOTE_FIRST_COMMITS = 5;
 
 export const TQ_CODES: readonly TimeQuality[] = ['system', 'gps', 'unsynced'];
 export const QUALITY_CODES: readonly ReadingQuality[] = ['good', 'sensor-fault', 'comms-error'];
@@ -51,6 +52,7 @@ export class SpoolWriter {
   dropped = 0;
   /** When the last commit line with chain hashes was written; undefined: none yet this session (or one failed). */
   private noted: number | undefined;
+  private commits = 0;
 
   constructor(
     readonly file: string,
@@ -103,7 +105,9 @@ export class SpoolWriter {
   commit(c: ChainedCommit, nowMs: number): void {
     if (this.full) return;
     const x = c.records.filter((r) => r.kind === 'event' || r.kind === 'gap');
-    const note = this.noted === undefined || nowMs - this.noted >= CHAIN_NOTE_MS;
+    // The first commits of a session may hold readings from before the trip (not spooled):
+    // the run of the chain starts at the first whole one, so each of them says where it starts.
+    const note = this.commits++ < NOTE_FIRST_COMMITS || this.noted === undefined || nowMs - this.noted >= CHAIN_NOTE_MS;
     const line = { c: [c.records[0]!.seq, c.records.at(-1)!.seq], ...(x.length > 0 && { x }), ...(note && { h: { i: c.incarnation, prev: c.prev, head: c.head } }) };
     // A line that fails to write leaves `noted` unset: the next commit line carries the hashes.
     const saved = this.noted;
