@@ -17,7 +17,7 @@ export async function verifyCommand(argv: string[], io: CommandIo): Promise<numb
   const { values, positionals } = parseArgs({ args: argv, options: { key: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: true });
   const file = positionals[0];
   if (file === undefined) {
-    io.stderr.write('verify: pass the capture FILE (one JSON per line: {topic, payload base64} or a batch document)\n');
+    io.stderr.write('verify: pass the FILE: a trip bundle (coldgate trips export ID --format bundle) or a capture (one JSON per line: {topic, payload base64} or a batch document)\n');
     return EXIT_USAGE;
   }
   let key: KeyObject | undefined;
