@@ -1,7 +1,7 @@
 import type { JournalRecord, Lane } from '../core/types.ts';
 import { laneOf } from '../core/types.ts';
 import { canonicalRecord } from '../chain/canonical.ts';
-import { link } from '../chain/hash.ts';
+import { linkCanonical } from '../chain/hash.ts';
 import { tripEvents, tripRecords, TripFileError, type TripHeader } from './archive-file.ts';
 import type { ChainRun } from './chain.ts';
 
@@ -55,8 +55,9 @@ export async function* tripBundle(file: string, h: TripHeader, exportedAt: strin
     const run = runs[k];
     if (!run || r.seq > run.toSeq) return;
     const lane = laneOf(r);
-    hashes[lane] = link(hashes[lane], r);
-    out += `{"hash":"${hashes[lane]}","record":${canonicalRecord(r)}}\n`;
+    const text = canonicalRecord(r);
+    hashes[lane] = linkCanonical(hashes[lane], text);
+    out += `{"hash":"${hashes[lane]}","record":${text}}\n`;
     records++;
   };
   for await (const chunk of tripRecords(file)) {
