@@ -10,7 +10,7 @@
  * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
  * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size),
- * --only drain|steady|chain|trip-export (comma-separated for several).
+ * --only drain|steady|chain|trip-export (comma-separated for several), --case N (one trip case, scripts/bench/trips.ts).
  * `chain` (scripts/bench/chain.ts): the hash chain's cost per reading, journal ingest with and
  * without it. `trip-export` (scripts/bench/trips.ts): a 24 h trip of 32 probes at 1 Hz (and of 8
  * probes a minute) archived, exported as csv, html and bundle, the bundle verified, each in a
@@ -167,6 +167,7 @@ async function steadyPhases(work: string): Promise<SteadyResult[]> {
 async function tripPhases(work: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < TRIP_CASES.length; i++) {
+    if (values.case !== undefined && Number(values.case) !== i) continue;
     const c = TRIP_CASES[i]!;
     progress(`trip-export: 24 h of ${c.probes} probes every ${c.everySec} s${c.gpsEverySec ? ', a GPS fix a second' : ''}: archive, export csv/html/bundle, verify`);
     const dir = path.join(work, `trip-${i}`);
