@@ -84,6 +84,19 @@ describe('trip bundle: export and verify', () => {
     expect(v.report.records).toBe(records.length);
   });
 
+  it('the html report shows the chain heads, their signatures and the key fingerprint, as the bundle has them', async () => {
+    const { lines, dir, id } = await archivedTrip();
+    const head = JSON.parse(lines[0]!) as { key: { fingerprint: string }; trip: { chain: { runs: Run[] } } };
+    const html = await runCli(tripsExportCommand, [id, '--format', 'html', '--data', dir]);
+    expect(html.code).toBe(0);
+    expect(html.out).toContain(`<code class="key-fingerprint">${head.key.fingerprint}</code>`);
+    const lanes = head.trip.chain.runs.flatMap((r) => Object.values(r.lanes));
+    expect(lanes.map((l) => l.sig !== undefined)).toEqual([true, true]);
+    for (const l of lanes) expect([html.out.includes(l.head), html.out.includes(l.sig!.value)]).toEqual([true, true]);
+    // And they are the run lines the bundle's records verify against.
+    expect(parsed(lines).filter((l) => l.run).map((l) => l.run)).toEqual(head.trip.chain.runs);
+  });
+
   it('a record line can be recomputed by hand: sha256sum of the previous hash, a newline and the record text', async () => {
     const { lines } = await archivedTrip();
     const p = parsed(lines);
