@@ -177,6 +177,19 @@ describe('trip bundle: export and verify', () => {
     expect(v.problems).toEqual([{ kind: 'break', seq }]);
   });
 
+  it('a bundle cut short or with a line that is not JSON says so and fails', async () => {
+    const { lines, bundle, key } = await archivedTrip();
+    const cut = await verify(bundle, lines.slice(0, -40), key);
+    expect(cut.code).toBe(1);
+    expect(cut.messages.at(-1)).toMatch(/without its end line: lines after it were cut off/);
+    const garbled = lines.slice();
+    const i = nth(lines, 'temperature', 10);
+    garbled[i] = garbled[i]!.slice(0, 30);
+    const g = await verify(bundle, garbled, key);
+    expect(g.problems.map((p) => p.kind)).toContain('unreadable');
+    expect(g.code).toBe(1);
+  });
+
   it('wrong signature: a signature edited, or another key', async () => {
     const { lines, bundle, key, dir } = await archivedTrip();
     const edited = lines.map((l) => l.replace(/"value":"([A-Za-z0-9+/])/g, (_, c: string) => `"value":"${c === 'A' ? 'B' : 'A'}`));

@@ -40,10 +40,13 @@ interface LaneState {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const MAX_PROBLEMS = 1000;
 
 export async function verifyBundle(lines: AsyncIterable<string>, key?: KeyObject): Promise<VerifyReport> {
   const report: VerifyReport = { problems: [], notes: [], batches: 0, records: 0, signatures: { valid: 0, unchecked: 0 } };
-  const problem = (p: Problem) => report.problems.push(p);
+  let untold = 0;
+  // A bundle broken everywhere would print a line per record: the first MAX_PROBLEMS say enough.
+  const problem = (p: Problem) => (report.problems.length < MAX_PROBLEMS ? report.problems.push(p) : untold++);
   let gatewayId = '';
   let signer = key;
   let headerRuns: string[] = [];
@@ -201,5 +204,6 @@ export async function verifyBundle(lines: AsyncIterable<string>, key?: KeyObject
   closeRun();
   if (n === 0) problem({ kind: 'unreadable', line: 0, message: 'the bundle is empty' });
   else if (!ended) problem({ kind: 'removed', line: lastLine, message: `the bundle ends at line ${lastLine} without its end line: lines after it were cut off` });
+  if (untold > 0) report.notes.push(`${untold} more problems not listed (the first ${MAX_PROBLEMS} are)`);
   return report;
 }
