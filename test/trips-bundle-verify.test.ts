@@ -80,7 +80,8 @@ describe('trip bundle: export and verify', () => {
     const v = await verify(bundle, lines, key);
     expect(v.problems).toEqual([]);
     expect(v.code).toBe(0);
-    expect(v.report.signatures.valid).toBe(2);
+    // Both lanes' heads and the header (report, probes, counts).
+    expect(v.report.signatures.valid).toBe(3);
     expect(v.report.records).toBe(records.length);
   });
 
@@ -177,6 +178,18 @@ describe('trip bundle: export and verify', () => {
     expect(v.problems).toEqual([{ kind: 'break', seq }]);
   });
 
+  it("a changed report or count in the trip's header: its signature fails at line 1", async () => {
+    const { lines, bundle, key } = await archivedTrip();
+    const head = JSON.parse(lines[0]!) as { trip: { counts: { readings: number }; report: { endedBy: string } } };
+    head.trip.counts.readings += 1;
+    const v = await verify(bundle, [JSON.stringify(head), ...lines.slice(1)], key);
+    expect(v.problems).toEqual([{ kind: 'signature' }]);
+    expect(v.messages[0]).toMatch(/^line 1: the trip's header .* was changed after the trip was archived/);
+    head.trip.counts.readings -= 1;
+    head.trip.report.endedBy = 'someone else';
+    expect((await verify(bundle, [JSON.stringify(head), ...lines.slice(1)], key)).problems).toEqual([{ kind: 'signature' }]);
+  });
+
   it('a bundle cut short or with a line that is not JSON says so and fails', async () => {
     const { lines, bundle, key } = await archivedTrip();
     const cut = await verify(bundle, lines.slice(0, -40), key);
@@ -194,11 +207,12 @@ describe('trip bundle: export and verify', () => {
     const { lines, bundle, key, dir } = await archivedTrip();
     const edited = lines.map((l) => l.replace(/"value":"([A-Za-z0-9+/])/g, (_, c: string) => `"value":"${c === 'A' ? 'B' : 'A'}`));
     const v = await verify(bundle, edited, key);
-    expect(v.problems.map((p) => p.kind)).toEqual(['signature', 'signature']);
+    // The header's and both lanes' heads.
+    expect(v.problems.map((p) => p.kind)).toEqual(['signature', 'signature', 'signature']);
     const other = rawPublicKey(ensureBoxKey(path.join(dir, 'other-key')).key.publicKey).toString('base64');
     const w = await verify(bundle, lines, other);
-    expect(w.problems.map((p) => p.kind)).toEqual(['signature', 'signature']);
-    expect(w.messages[0]).toMatch(/not the given key/);
+    expect(w.problems.map((p) => p.kind)).toEqual(['signature', 'signature', 'signature']);
+    expect(w.messages.every((m) => /not the given key/.test(m))).toBe(true);
   });
 
   it('a changed value with every later hash and the head recomputed: the chain links, the signature fails and says so', async () => {

@@ -3,7 +3,7 @@ import type { JournalRecord, Lane } from '../core/types.ts';
 import { laneOf } from '../core/types.ts';
 import { link } from './hash.ts';
 import { fingerprintOf } from './keys.ts';
-import { headSignatureValid } from './sign.ts';
+import { headSignatureValid, tripHeaderProblem, type SignedTripHeader } from './sign.ts';
 import type { Problem, VerifyReport } from './verify.ts';
 
 /**
@@ -134,7 +134,7 @@ export async function verifyBundle(lines: AsyncIterable<string>, key?: KeyObject
     const line = ++n;
     if (raw.trim() === '') continue;
     lastLine = line;
-    let doc: { format?: unknown; gatewayId?: unknown; key?: { fingerprint?: string; publicKey?: string }; trip?: { chain?: { runs?: unknown[] } }; run?: RunLine; hash?: unknown; record?: JournalRecord; end?: { runs: number; records: number } };
+    let doc: { format?: unknown; gatewayId?: unknown; key?: { fingerprint?: string; publicKey?: string }; trip?: { gatewayId: string; tripId: string; chain?: { runs?: unknown[]; header?: SignedTripHeader } }; run?: RunLine; hash?: unknown; record?: JournalRecord; end?: { runs: number; records: number } };
     try {
       doc = JSON.parse(raw) as typeof doc;
     } catch (err) {
@@ -154,6 +154,13 @@ export async function verifyBundle(lines: AsyncIterable<string>, key?: KeyObject
           problem({ kind: 'unreadable', line, message: 'line 1: the bundle\'s key is not a raw Ed25519 public key in base64' });
         }
       } else if (own && key && doc.key?.fingerprint !== fingerprintOf(key)) report.notes.push(`the bundle names key ${doc.key?.fingerprint}; checking with the given key ${fingerprintOf(key)}`);
+      const signed = doc.trip?.chain?.header;
+      if (!doc.trip || !signed) problem({ kind: 'unsigned', line, message: "line 1: the trip's header (its report) carries no signature of the box" });
+      else if (signer) {
+        const why = signed.sig.key !== fingerprintOf(signer) ? `the trip's header is signed by key ${signed.sig.key}, not the given key ${fingerprintOf(signer)}` : tripHeaderProblem(signer, doc.trip, signed);
+        if (why) problem({ kind: 'signature', line, message: `line 1: ${why}` });
+        else report.signatures.valid++;
+      } else report.signatures.unchecked++;
       continue;
     }
     if (doc.run) {

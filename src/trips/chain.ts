@@ -1,7 +1,7 @@
 import type { JournalRecord, Lane } from '../core/types.ts';
 import { link } from '../chain/hash.ts';
 import { rawPublicKey, type BoxKey } from '../chain/keys.ts';
-import { signHead, type BatchSignature } from '../chain/sign.ts';
+import { signHead, type BatchSignature, type SignedTripHeader } from '../chain/sign.ts';
 import type { ChainNote, SpooledCommit, SpooledRecord } from './spool.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface TripChain {
   unchained: number;
   /** Sentences: where the rebuilt chain disagreed with the journal (those lanes are not signed). */
   problems?: string[];
+  /** The box's signature over the rest of the header (src/chain/sign.ts signTripHeader); absent without a box key. */
+  header?: SignedTripHeader;
 }
 
 interface Planned {

@@ -7,6 +7,7 @@ import type { EventDraft, JournalRecord, PositionDraft, RecordDraft, Temperature
 import { bodyLines, FORMAT, syncDir, TRIP_ID, TRIP_SUFFIX, type InputEpisode, type ProbeMeta, type TripHeader } from './archive-file.ts';
 import type { TripArchive } from './archive.ts';
 import type { BoxKey } from '../chain/keys.ts';
+import { signTripHeader } from '../chain/sign.ts';
 import type { ChainedCommit } from '../journal/journal.ts';
 import { planRuns, runEvents, tripChain } from './chain.ts';
 import { scanSpool, spoolRecords, SpoolWriter, type SpoolSummary } from './spool.ts';
@@ -179,7 +180,9 @@ export class TripRecorder {
     const planned = planRuns(commits, held);
     const chain = await tripChain(planned, spoolRecords(file, seqs), this.deps.cfg.gatewayId, this.deps.key);
     if (chain.problems) this.deps.log.error({ tripId: s.trip, problems: chain.problems }, 'trip archive: the archived records do not recompute the journal chain; those lanes are archived unsigned');
-    const entry = await this.deps.archive.store({ ...this.header(s, dropped), chain }, bodyLines(spoolRecords(file, seqs), runEvents(planned)));
+    const header = this.header(s, dropped);
+    if (this.deps.key) chain.header = signTripHeader(this.deps.key, header);
+    const entry = await this.deps.archive.store({ ...header, chain }, bodyLines(spoolRecords(file, seqs), runEvents(planned)));
     this.deps.log.info({ tripId: s.trip, bytes: entry.bytes, readings: entry.header.counts.readings }, 'trip archived');
     this.removeSpool(file);
   }
