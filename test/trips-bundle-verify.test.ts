@@ -87,8 +87,9 @@ describe('trip bundle: export and verify', () => {
 
   it('the html report shows the chain heads, their signatures and the key fingerprint, as the bundle has them', async () => {
     const { lines, dir, id } = await archivedTrip();
-    const head = JSON.parse(lines[0]!) as { key: { fingerprint: string }; trip: { chain: { runs: Run[] } } };
+    const head = JSON.parse(lines[0]!) as { key: { fingerprint: string }; trip: { chain: { runs: Run[]; header: { sha256: string; sig: { value: string } } } } };
     const html = await runCli(tripsExportCommand, [id, '--format', 'html', '--data', dir]);
+    expect([html.out.includes(head.trip.chain.header.sha256), html.out.includes(head.trip.chain.header.sig.value)]).toEqual([true, true]);
     expect(html.code).toBe(0);
     expect(html.out).toContain(`<code class="key-fingerprint">${head.key.fingerprint}</code>`);
     const lanes = head.trip.chain.runs.flatMap((r) => Object.values(r.lanes));

@@ -43,8 +43,10 @@ function chainSection(c: TripChain, tripId: string): string {
   );
   const key = c.key ? `<p>Signed with the box key, fingerprint <code class="key-fingerprint">${escapeHtml(c.key.fingerprint)}</code> (Ed25519 public key <code>${escapeHtml(c.key.publicKey)}</code>, as <code>coldgate keys show</code> prints it).</p>` : '<p>No box key: the chain heads are not signed.</p>';
   const notes = [...(c.unchained > 0 ? [`${c.unchained} readings and positions of this trip are outside the runs below (kept, not in the proof).`] : []), ...(c.problems ?? [])].map((n) => `<p class="bad">${escapeHtml(n)}</p>`).join('');
+  const header = c.header ? `<p>This report (with the probes, episodes and counts) is signed too: SHA-256 <code class="hash">${escapeHtml(c.header.sha256)}</code>, signature <code class="hash">${escapeHtml(c.header.sig.value)}</code>.</p>` : '';
   return `<h2>Tamper evidence</h2>
 ${key}
+${header}
 <p>Every record of the trip is bound into the box's SHA-256 hash chain (coldgate.chain/1); <code>coldgate verify</code> checks an exported bundle of it (<code>coldgate trips export ${escapeHtml(tripId)} --format bundle</code>) against these heads.</p>
 <style>.hash{font:11px monospace;word-break:break-all}</style>
 <table><tr><th>Seqs</th><th>Lane</th><th>Records</th><th>Last seq</th><th>Chain head (SHA-256)</th><th>Signature (Ed25519, base64)</th></tr>${heads.join('')}</table>
