@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { link } from '../src/chain/hash.ts';
 import { ensureBoxKey, rawPublicKey } from '../src/chain/keys.ts';
 import { canonicalRecord } from '../src/chain/canonical.ts';
-import type { JournalRecord } from '../src/core/types.ts';
+import type { JournalRecord, TemperatureDraft } from '../src/core/types.ts';
 import { tripsExportCommand } from '../src/cli/trips.ts';
 import { verifyCommand } from '../src/cli/verify.ts';
 import { runCli } from './helpers/cli.ts';
@@ -44,6 +44,9 @@ async function archivedTrip(): Promise<{ b: TripBench; id: string; dir: string; 
   b.feed(0.25, 10, 30);
   // Retention dropped telemetry the uplink never sent: its gap record is chained like any other.
   b.commit([{ kind: 'gap', ts: new Date(b.now).toISOString(), tq: 'system', reason: 'max-bytes', fromSeq: 1, toSeq: 9, count: 9 }]);
+  // A probe fault: value null, with its error, kept verbatim by the spool and the archive.
+  const fault: TemperatureDraft = { kind: 'temperature', ts: new Date(b.now).toISOString(), tq: 'gps', probe: 'p2', compartment: 'chiller', value: null, quality: 'sensor-fault', error: 'open circuit' };
+  b.recorder.take([fault])?.(b.commit([fault]));
   b.commit([{ kind: 'event', ts: new Date(b.now).toISOString(), tq: 'system', type: 'alarm.raised', severity: 'warning', source: 'chiller', message: 'Chiller 8.1 C', data: { value: 8.1 } }]);
   b.feed(0.25, 10, 30);
   await b.end(trip);
@@ -73,6 +76,7 @@ describe('trip bundle: export and verify', () => {
     expect(p[0]!.format).toBe('coldgate.bundle/1');
     expect(p.some((l) => l.record?.kind === 'gap')).toBe(true);
     expect(p.some((l) => l.record?.kind === 'position')).toBe(true);
+    expect(p.some((l) => l.record?.kind === 'temperature' && l.record.quality === 'sensor-fault' && l.record.error === 'open circuit')).toBe(true);
     const records = p.filter((l) => l.record);
     // Seqs consecutive across both lanes within the run: nothing skipped.
     const run = p.find((l) => l.run)!.run!;
