@@ -3,7 +3,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { link } from '../src/chain/hash.ts';
+import { genesis, link } from '../src/chain/hash.ts';
+import { planRuns, tripChain } from '../src/trips/chain.ts';
 import { ensureBoxKey, rawPublicKey } from '../src/chain/keys.ts';
 import { canonicalRecord } from '../src/chain/canonical.ts';
 import type { JournalRecord, TemperatureDraft } from '../src/core/types.ts';
@@ -68,6 +69,33 @@ async function verify(file: string, lines: string[], key: string) {
 const parsed = (lines: string[]) => lines.map((l) => JSON.parse(l) as Line);
 /** Index of the n-th line holding a record of this kind. */
 const nth = (lines: string[], kind: string, n: number) => parsed(lines).flatMap((l, i) => (l.record?.kind === kind ? [i] : []))[n]!;
+
+describe('trip chain at archive time', () => {
+  it('signs a lane only when the archived records recompute the hashes the journal noted', async () => {
+    const t = tempDir('coldgate-chain-');
+    cleanups.push(t.cleanup);
+    const key = ensureBoxKey(t.dir).key;
+    const inc = '0123456789abcdef';
+    const readings = [1, 2, 3].map((seq): TemperatureDraft & { seq: number } => ({ kind: 'temperature', ts: '2026-03-01T06:00:00.000Z', tq: 'system', probe: 'p0', compartment: 'chiller', value: seq / 10, quality: 'good', seq }));
+    const g = { telemetry: genesis(inc, 'telemetry'), events: genesis(inc, 'events') };
+    const after = (n: number) => ({ telemetry: readings.slice(0, n).reduce((h, r) => link(h, r), g.telemetry), events: g.events });
+    const commits = (head3: string) => [
+      { from: 1, to: 2, x: [], h: { i: inc, prev: g, head: after(2) } },
+      { from: 3, to: 3, x: [], h: { i: inc, prev: after(2), head: { ...after(3), telemetry: head3 } } },
+    ];
+    async function* spooled() {
+      yield readings;
+    }
+    const good = await tripChain(planRuns(commits(after(3).telemetry), [[1, 3]]), spooled(), 'van-1', key);
+    expect([good.problems, good.runs[0]!.lanes.telemetry!.sig !== undefined]).toEqual([undefined, true]);
+    const bad = await tripChain(planRuns(commits('f'.repeat(64)), [[1, 3]]), spooled(), 'van-1', key);
+    expect(bad.problems).toEqual([expect.stringMatching(/^telemetry seq 1\.\.3: after seq 3 the journal's telemetry chain is at ffff.*not signed$/)]);
+    expect(bad.runs[0]!.lanes.telemetry!.sig).toBeUndefined();
+    // A commit the spool does not hold whole (seq 2 missing) ends the run; the next noted commit starts one.
+    const split = planRuns(commits(after(3).telemetry), [[1, 1], [3, 3]]);
+    expect(split.map((p) => [p.run.fromSeq, p.run.toSeq])).toEqual([[3, 3]]);
+  });
+});
 
 describe('trip bundle: export and verify', () => {
   it('a bundle of an archived trip verifies (exit 0), gap record and all, with the box key', async () => {
