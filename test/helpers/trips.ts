@@ -105,14 +105,12 @@ export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger
     },
     start() {
       const id = `van-1-${new Date(b.now).toISOString().replace(/[-:]|\.\d+/g, '')}`;
-      const started: EventDraft = { kind: 'event', ...stamp(), type: 'trip.started', severity: 'info', source: 'van-1', message: 'started', data: { tripId: id } };
-      recorder.onEvent(started);
+      recorder.onEvent({ kind: 'event', ...stamp(), type: 'trip.started', severity: 'info', source: 'van-1', message: 'started', data: { tripId: id } });
       return { id, startedMs: b.now };
     },
     async end(trip: { id: string; startedMs: number }) {
       const report = tripReport(newTrip(trip.id, 'driver', trip.startedMs, []), [], { gatewayId: 'van-1', by: 'driver', nowMs: b.now });
-      const ended: EventDraft = { kind: 'event', ...stamp(), type: 'trip.ended', severity: 'info', source: 'van-1', message: 'ended', data: { tripId: trip.id, report } };
-      recorder.onEvent(ended);
+      recorder.onEvent({ kind: 'event', ...stamp(), type: 'trip.ended', severity: 'info', source: 'van-1', message: 'ended', data: { tripId: trip.id, report } });
       await recorder.idle();
     },
     async trip(hours: number, everySec: number) {
