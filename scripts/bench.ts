@@ -9,7 +9,12 @@
  * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
  * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
- * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size), --only drain|steady.
+ * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size),
+ * --only drain|steady|chain|trip-export (comma-separated for several), --case N (one trip case, scripts/bench/trips.ts).
+ * `chain` (scripts/bench/chain.ts): the hash chain's cost per reading, journal ingest with and
+ * without it. `trip-export` (scripts/bench/trips.ts): a 24 h trip of 32 probes at 1 Hz (and of 8
+ * probes a minute) archived, exported as csv, html and bundle, the bundle verified, each in a
+ * process of its own: seconds, peak RSS, archived bytes per reading and per trip-day.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +28,8 @@ import { countingRelay, printResult, PROBES, type PhaseResult } from './bench/co
 import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
 import { steady, type SteadyResult } from './bench/steady.ts';
+import { chainCost } from './bench/chain.ts';
+import { archiveTrip, exportTrip, TRIP_CASES, verifyTrip } from './bench/trips.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const { values } = parseArgs({
@@ -38,8 +45,12 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
     probes: { type: 'string' },
+    case: { type: 'string' },
+    format: { type: 'string' },
   },
 });
+/** Which groups of phases run: all by default. */
+const ONLY = new Set(values.only?.split(',') ?? ['drain', 'steady', 'chain', 'trip-export']);
 
 const ROOT = path.resolve(path.dirname(SELF), '..');
 /**
@@ -69,28 +80,33 @@ function serviceNodeOptions(): string[] {
 }
 
 /** Runs one phase in a fresh process and returns its result line (async: the relay lives in this process). */
-async function phase(name: string, dir: string, extra: string[] = []): Promise<PhaseResult> {
+async function phase<T = PhaseResult>(name: string, dir: string, extra: string[] = []): Promise<T> {
   const child = spawn(process.execPath, [...serviceNodeOptions(), BUNDLE, '--phase', name, '--dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`bench phase ${name} failed (exit ${code})`);
-  return JSON.parse(out.trim().split('\n').pop()!) as PhaseResult;
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 async function runPhase(name: string): Promise<void> {
   const dir = values.dir!;
   const n = Number(values.readings);
   const url = values.url!;
-  const table: Record<string, () => Promise<PhaseResult>> = {
+  const c = TRIP_CASES[Number(values.case ?? 0)]!;
+  const table: Record<string, () => Promise<object>> = {
     'ours-ingest': () => ours.ingest(dir, n),
     'ours-drain': () => ours.drain(dir, url),
     'naive-ingest': () => naive.ingest(dir, n),
     'naive-drain': () => naive.drain(dir, url, n),
+    chain: () => chainCost(dir),
+    'trip-archive': () => archiveTrip(dir, c.probes, c.everySec, c.gpsEverySec),
+    'trip-export': () => exportTrip(dir, values.format!),
+    'trip-verify': () => verifyTrip(dir),
   };
   const run = table[name];
   if (!run) throw new Error(`unknown phase ${name}`);
-  printResult(await run());
+  printResult((await run()) as PhaseResult);
   process.exit(0);
 }
 
@@ -147,13 +163,32 @@ async function steadyPhases(work: string): Promise<SteadyResult[]> {
   return out;
 }
 
+/** Each trip case archived, then exported in every format and the bundle verified, each step a process of its own. */
+async function tripPhases(work: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < TRIP_CASES.length; i++) {
+    if (values.case !== undefined && Number(values.case) !== i) continue;
+    const c = TRIP_CASES[i]!;
+    progress(`trip-export: 24 h of ${c.probes} probes every ${c.everySec} s${c.gpsEverySec ? ', a GPS fix a second' : ''}: archive, export csv/html/bundle, verify`);
+    const dir = path.join(work, `trip-${i}`);
+    const archived = await phase<Record<string, unknown>>('trip-archive', dir, ['--case', String(i)]);
+    const exports: Record<string, unknown> = {};
+    for (const format of ['csv', 'html', 'bundle']) exports[format] = await phase('trip-export', dir, ['--format', format]);
+    out.push({ ...c, ...archived, exports, verify: await phase('trip-verify', dir) });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   await bundle();
   const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
   try {
     const result = {
-      ...(values.only !== 'steady' && (await drainPhases(work))),
-      ...(values.only !== 'drain' && { steady: await steadyPhases(work) }),
+      ...(ONLY.has('drain') && (await drainPhases(work))),
+      ...(ONLY.has('steady') && { steady: await steadyPhases(work) }),
+      ...(ONLY.has('chain') && { chain: await phase<Record<string, number>>('chain', work) }),
+      ...(ONLY.has('trip-export') && { trips: await tripPhases(work) }),
       runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
@@ -166,7 +201,7 @@ async function main(): Promise<void> {
   if (values.all) runOthers();
 }
 
-type BenchResult = Record<string, unknown> & { steady?: SteadyResult[] };
+type BenchResult = Record<string, unknown> & { steady?: SteadyResult[]; chain?: Record<string, number>; trips?: Record<string, unknown>[] };
 
 function printTable(r: BenchResult): void {
   const line = (a: string, ...cols: string[]) => `${a.padEnd(32)}${cols.map((c) => c.padStart(14)).join('')}`;
@@ -205,6 +240,17 @@ function printTable(r: BenchResult): void {
     ];
     for (const [label, key] of rows) console.log(line(label, ...r.steady.map((s) => String(s[key]))));
     for (const topic of ['telemetry', 'events', 'latest'] as const) console.log(line(`  payload B/reading, ${topic}`, ...r.steady.map((s) => String(s.payload_bytes_per_reading[topic]))));
+  }
+  if (r.chain) {
+    console.log('\nhash chain');
+    for (const [k, v] of Object.entries(r.chain)) console.log(line(`  ${k}`, String(v)));
+  }
+  for (const t of r.trips ?? []) {
+    const x = t as Record<string, number> & { exports: Record<string, { export_s: number; bytes: number; peak_rss_mb: number }>; verify: { verify_s: number; peak_rss_mb: number } };
+    console.log(`\ntrip of 24 h, ${x.probes} probes every ${x.everySec} s${x.gpsEverySec ? ', a GPS fix a second' : ', no GPS'}: ${x.readings} readings, ${x.positions} positions`);
+    console.log(`  archived ${x.archived_bytes} B = ${x.bytes_per_reading} B/reading, ${x.bytes_per_trip_day} B per trip-day; archiving ${x.archive_s} s, peak RSS ${x.peak_rss_mb_before_archiving} -> ${x.peak_rss_mb} MB; chain runs ${x.chain_runs}, unchained ${x.unchained}`);
+    for (const [format, e] of Object.entries(x.exports)) console.log(`  export ${format}: ${e.export_s} s, ${e.bytes} B, peak RSS ${e.peak_rss_mb} MB`);
+    console.log(`  verify bundle: ${x.verify.verify_s} s, peak RSS ${x.verify.peak_rss_mb} MB`);
   }
   console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);
 }

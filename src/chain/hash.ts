@@ -24,7 +24,12 @@ export function genesis(incarnation: string, lane: Lane): string {
 }
 
 export function link(prev: string, record: JournalRecord): string {
-  return hash('sha256', `${prev}\n${canonicalRecord(record)}`, 'hex');
+  return linkCanonical(prev, canonicalRecord(record));
+}
+
+/** As link, for a record whose canonical text the caller has (and writes out: a trip bundle). */
+export function linkCanonical(prev: string, canonical: string): string {
+  return hash('sha256', `${prev}\n${canonical}`, 'hex');
 }
 
 /** The hash after each record, starting from `prev`. */

@@ -41,16 +41,17 @@ export const COMMANDS: Record<string, { load: () => Promise<Command>; usage: str
   'trips show': { load: async () => (await import('./trips.ts')).tripsShowCommand, usage: 'trips show ID [--json] [--data DIR | --config FILE]  one archived trip: report, probes, episodes' },
   'trips export': {
     load: async () => (await import('./trips.ts')).tripsExportCommand,
-    usage: `trips export ID --format csv|epcis [--interval MIN] [--out FILE] [--data DIR | --config FILE]
-                                    csv: one row per reading (RFC 4180), for a spreadsheet or an inspector;
-                                    epcis: GS1 EPCIS 2.0 JSON-LD, min/max/mean per --interval (5 min)`,
+    usage: `trips export ID --format csv|epcis|html|bundle [--interval MIN] [--out FILE] [--data DIR | --config FILE]
+                                    csv: one row per reading (RFC 4180); epcis: GS1 EPCIS 2.0 JSON-LD, min/max/mean
+                                    per --interval (5 min); html: the printable report with the chain heads and
+                                    signatures; bundle: everything coldgate verify needs`,
   },
   'keys init': { load: async () => (await import('./keys.ts')).keysInitCommand, usage: 'keys init [--data DIR | --config FILE]  make the box\'s Ed25519 key (the gateway does at its first start)' },
   'keys show': { load: async () => (await import('./keys.ts')).keysShowCommand, usage: 'keys show [--json] [--data DIR | --config FILE]  the public key and its fingerprint, to register in the cloud' },
   verify: {
     load: async () => (await import('./verify.ts')).verifyCommand,
     usage: `verify FILE [--key PUBKEY] [--json]
-                                    check a capture of MQTT batches (one JSON per line) against the hash chain
+                                    check a trip bundle or a capture of MQTT batches against the hash chain
                                     and the signatures (PUBKEY: PEM file or raw base64); exit 1 names each problem`,
   },
   receive: {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -7,9 +7,12 @@ import { parseArgs } from 'node:util';
 import { ArchiveConfig } from '../config/schema-archive.ts';
 import { silentLogger } from '../core/log.ts';
 import { archiveDir, checkTripId, TripArchive, tripSummary, type ArchiveEntry } from '../trips/archive.ts';
+import { TripFileError } from '../trips/archive-file.ts';
+import { tripBundle } from '../trips/bundle.ts';
 import { tripCsv } from '../trips/csv.ts';
 import { DEFAULT_INTERVAL_MS, tripEpcis } from '../trips/epcis.ts';
 import { describeShipment } from '../trips/shipment.ts';
+import { renderTripReportHtml } from '../trips/report-html.ts';
 import { loadConfigArg } from './config-arg.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
 
@@ -119,11 +122,30 @@ function intervalMs(value: string | undefined, io: CommandIo): number | undefine
   return undefined;
 }
 
-/** `coldgate trips export ID --format csv|epcis [--interval MIN] [--out FILE]`. */
+/** What each `--format` writes, as chunks of text (a long trip's csv or bundle is never whole in memory). */
+const EXPORTS: Record<string, (e: ArchiveEntry, o: { intervalMs: number }) => AsyncIterable<string>> = {
+  csv: (e) => tripCsv(e.file, e.header),
+  epcis: (e, o) => epcisOf(e, o.intervalMs),
+  html: (e) => htmlOf(e),
+  bundle: (e) => tripBundle(e.file, e.header, new Date().toISOString()),
+};
+
+async function* htmlOf(e: ArchiveEntry): AsyncGenerator<string> {
+  if (!e.header.report) throw new TripFileError(`${e.file}: this trip has no report (its end was not recorded): export csv or bundle instead`);
+  yield renderTripReportHtml(e.header.report, e.header.chain);
+}
+
+/** The EPCIS document: one summary per interval and compartment, so it is small enough to build whole. */
+async function* epcisOf(e: ArchiveEntry, intervalMs: number): AsyncGenerator<string> {
+  yield `${JSON.stringify(await tripEpcis(e.file, e.header, { intervalMs, nowMs: Date.now() }), null, 1)}\n`;
+}
+
+/** `coldgate trips export ID --format csv|epcis|html|bundle [--interval MIN] [--out FILE]`. */
 export async function tripsExportCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...WHERE, format: { type: 'string' }, out: { type: 'string' }, interval: { type: 'string' } }, strict: true, allowPositionals: true });
-  if (values.format !== 'csv' && values.format !== 'epcis') {
-    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format csv or epcis\n`);
+  const make = values.format === undefined ? undefined : EXPORTS[values.format];
+  if (!make) {
+    io.stderr.write(`trips export: --format ${values.format ?? '(missing)'} is not known: use --format ${Object.keys(EXPORTS).join('|')}\n`);
     return EXIT_USAGE;
   }
   const interval = intervalMs(values.interval, io);
@@ -132,27 +154,27 @@ export async function tripsExportCommand(argv: string[], io: CommandIo): Promise
   if (!archive) return EXIT_USAGE;
   const entry = await entryOf('trips export', archive, positionals[0], io);
   if (typeof entry === 'number') return entry;
-  if (values.format === 'epcis') return exportEpcis(entry, interval, values.out, io);
-  const rows = tripCsv(entry.file, entry.header);
+  // The first chunk before any output: a trip that cannot be exported this way leaves no file behind.
+  const chunks = make(entry, { intervalMs: interval })[Symbol.asyncIterator]();
+  let first: IteratorResult<string>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    if (!(err instanceof TripFileError)) throw err;
+    io.stderr.write(`trips export: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  async function* all() {
+    if (!first.done) yield first.value;
+    for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
+  }
   if (values.out === undefined) {
     // A year-long trip is many MB: wait for a slow pipe instead of holding it all in memory.
-    for await (const chunk of rows) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+    for await (const chunk of all()) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
     return EXIT_OK;
   }
-  await pipeline(Readable.from(rows), createWriteStream(values.out));
-  io.stderr.write(`trips export: ${entry.header.counts.readings} readings of ${entry.header.tripId} written to ${values.out}\n`);
+  await pipeline(Readable.from(all()), createWriteStream(values.out));
+  io.stderr.write(`trips export: ${values.format} of ${entry.header.tripId} (${entry.header.counts.readings} readings) written to ${values.out}\n`);
   return EXIT_OK;
 }
 
-/** The EPCIS document: one summary per interval and compartment, so it is small enough to write at once. */
-async function exportEpcis(entry: ArchiveEntry, interval: number, out: string | undefined, io: CommandIo): Promise<number> {
-  const doc = await tripEpcis(entry.file, entry.header, { intervalMs: interval, nowMs: Date.now() });
-  const text = `${JSON.stringify(doc, null, 1)}\n`;
-  if (out === undefined) {
-    io.stdout.write(text);
-    return EXIT_OK;
-  }
-  writeFileSync(out, text);
-  io.stderr.write(`trips export: ${doc.epcisBody.eventList.length} EPCIS events of ${entry.header.tripId} written to ${out}\n`);
-  return EXIT_OK;
-}

@@ -108,6 +108,14 @@ export class JournalError extends Error {
   override name = 'JournalError';
 }
 
+/** One commit as the chain saw it: its records in seq order, and per lane the hash before and after them. */
+export interface ChainedCommit {
+  incarnation: string;
+  prev: Record<Lane, string>;
+  head: Record<Lane, string>;
+  records: readonly JournalRecord[];
+}
+
 /** What `readChained` gives: records, and the lane's chain hash before the first and after the last (absent for records of a journal from before the chain). */
 export interface ChainedRead {
   records: JournalRecord[];
@@ -136,6 +144,7 @@ export class Journal {
   private serial: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly listeners = new Set<(lane: Lane) => void>();
+  private readonly chainListeners = new Set<(c: ChainedCommit) => void>();
   /** The last chunk read, decoded: the uplink reads one chunk in several batches. */
   private cached: { key: string; records: JournalRecord[]; prev?: string; hashes?: string[] } | undefined;
   private fault: WriteFault | undefined;
@@ -265,6 +274,12 @@ export class Journal {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called after each commit with its records and the chain hash before it per lane (the trip archive keeps them). */
+  onChained(listener: (c: ChainedCommit) => void): () => void {
+    this.chainListeners.add(listener);
+    return () => this.chainListeners.delete(listener);
+  }
+
   /** Commits what is queued now; callers may await it to force a commit (shutdown, tests). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
@@ -307,6 +322,7 @@ export class Journal {
       record.seq = seq++;
       byLane[laneOf(record)].push(record);
     }
+    let chained: ChainedCommit | undefined;
     try {
       const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
       // Chained from the head on disk each time: a failed commit renumbers and chains again.
@@ -366,6 +382,7 @@ export class Journal {
       this.overflowing = plan.overflowing;
       this.lanes.events = next.events;
       this.lanes.telemetry = next.telemetry;
+      chained = this.chainListeners.size > 0 ? { incarnation: this.incarnation, prev: { events: this.chain.events.hash, telemetry: this.chain.telemetry.hash }, head: { events: heads.events.hash, telemetry: heads.telemetry.hash }, records: [...byLane.events, ...byLane.telemetry].sort((a, b) => a.seq - b.seq) } : undefined;
       this.chain.events = heads.events;
       this.chain.telemetry = heads.telemetry;
       this.nextSeq = seq;
@@ -389,6 +406,7 @@ export class Journal {
     }
     this.settled(pending);
     for (const lane of LANES) if (byLane[lane].length > 0) for (const l of this.listeners) l(lane);
+    if (chained && chained.records.length > 0) for (const l of this.chainListeners) l(chained);
   }
 
   private settled(pending: Commit | undefined): void {

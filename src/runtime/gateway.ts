@@ -99,9 +99,13 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     await rules.start();
     stops.push(() => rules.stop());
     const event = (e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>) => emit({ kind: 'event', ...clock.stamp(), ...e });
+    // Made at the first start (or by `coldgate keys init`): it signs the chain heads batches carry.
+    const { key, created } = ensureBoxKey(keysDir(cfg.dataDir));
+    if (created) log.info({ dir: keysDir(cfg.dataDir), fingerprint: key.fingerprint }, 'box key created: register its public key (coldgate keys show) with the cloud');
     const archive = new TripArchive(archiveDir(cfg), cfg.archive, log.child({ mod: 'trips' }));
-    const trips = await TripRecorder.open({ cfg, archive, clock, log: log.child({ mod: 'trips' }), event }, rules.snapshot().trip);
+    const trips = await TripRecorder.open({ cfg, archive, clock, log: log.child({ mod: 'trips' }), event, key }, rules.snapshot().trip);
     recorder = trips;
+    journal.onChained((c) => trips.committed(c));
     stops.push(async () => {
       // The drivers have stopped: the last readings' commits give the spool their seqs first.
       await journal.flush();
@@ -109,9 +113,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       await trips.close();
     });
     const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
-    // Made at the first start (or by `coldgate keys init`): it signs the chain heads batches carry.
-    const { key, created } = ensureBoxKey(keysDir(cfg.dataDir));
-    if (created) log.info({ dir: keysDir(cfg.dataDir), fingerprint: key.fingerprint }, 'box key created: register its public key (coldgate keys show) with the cloud');
     const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());

@@ -5,12 +5,15 @@ import { constants, createGunzip, gzipSync } from 'node:zlib';
 import type { PositionDraft, TemperatureDraft, TimeQuality } from '../core/types.ts';
 import type { JournalRecord } from '../core/types.ts';
 import { fromColumnar, toColumnar, type Columnar } from '../journal/columnar.ts';
+import type { TripChain } from './chain.ts';
 import type { TripReport } from './trip.ts';
 
 /**
  * One ended trip, one file: `{tripId}.trip.gz`, gzip of NDJSON lines.
- *   line 1      the header (TripHeader: report, probes, episodes, time quality, counts)
- *   lines 2..n  {"columnar": Columnar}  readings and positions with their journal seq, in
+ *   line 1      the header (TripHeader: report, probes, episodes, time quality, counts, and
+ *               since coldgate.trip/2 `chain`: the trip's runs of the hash chain, signed)
+ *   line 2      {"events": [...]}  (coldgate.trip/2) the events-lane records inside those runs
+ *   lines 3..n  {"columnar": Columnar}  readings and positions with their journal seq, in
  *               chunks of at most CHUNK_RECORDS (src/journal/columnar.ts: delta-coded columns)
  *   then        {"unsequenced": [...]}  readings whose journal seq is not known (the box
  *               stopped between spooling and committing them, or the disk refused them)
@@ -19,7 +22,9 @@ import type { TripReport } from './trip.ts';
  * the commit, so a half-written trip is never listed. The header comes first so that a list of
  * a year of trips reads a few hundred bytes of each file.
  */
-export const FORMAT = 'coldgate.trip/1';
+export const FORMAT = 'coldgate.trip/2';
+/** Files from before the chain was archived: read alike, but they have no `chain` (no bundle). */
+export const FORMAT_V1 = 'coldgate.trip/1';
 export const TRIP_SUFFIX = '.trip.gz';
 /** What an id may look like in a file name or a URL: the gateway id's alphabet, no "/" and no leading dot. */
 export const TRIP_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -44,7 +49,7 @@ export interface InputEpisode {
 }
 
 export interface TripHeader {
-  format: typeof FORMAT;
+  format: typeof FORMAT | typeof FORMAT_V1;
   gatewayId: string;
   tripId: string;
   startedAt: string;
@@ -59,12 +64,15 @@ export interface TripHeader {
   counts: { readings: number; good: number; positions: number; unsequenced: number; dropped: number };
   /** Sentences: why this trip's record is not whole, if it is not. */
   incomplete?: string[];
+  /** The trip's part of the hash chain (src/trips/chain.ts); absent in coldgate.trip/1 files. */
+  chain?: TripChain;
 }
 
 export type ArchivedRecord = (TemperatureDraft | PositionDraft) & { seq?: number };
 
 /** The body lines of a trip file: columnar chunks of the sequenced records as they come, then the rest. */
-export async function* bodyLines(batches: AsyncIterable<readonly ArchivedRecord[]>): AsyncGenerator<string> {
+export async function* bodyLines(batches: AsyncIterable<readonly ArchivedRecord[]>, events: readonly JournalRecord[]): AsyncGenerator<string> {
+  yield JSON.stringify({ events });
   let chunk: ArchivedRecord[] = [];
   const unsequenced: ArchivedRecord[] = [];
   let n = 0;
@@ -135,10 +143,20 @@ export class TripFileError extends Error {}
 export async function readHeader(file: string): Promise<TripHeader> {
   for await (const line of tripLines(file)) {
     const h = JSON.parse(line) as TripHeader;
-    if (h.format !== FORMAT) throw new TripFileError(`${file}: not a coldgate trip file (format ${JSON.stringify(h.format)}, expected ${FORMAT})`);
+    if (h.format !== FORMAT && h.format !== FORMAT_V1) throw new TripFileError(`${file}: not a coldgate trip file this version reads (format ${JSON.stringify(h.format)}, expected ${FORMAT} or ${FORMAT_V1})`);
     return h;
   }
   throw new TripFileError(`${file}: empty trip file`);
+}
+
+/** The events-lane records a coldgate.trip/2 file keeps with its chain (none in /1). */
+export async function tripEvents(file: string): Promise<JournalRecord[]> {
+  let n = 0;
+  for await (const line of tripLines(file)) {
+    if (n++ === 0) continue;
+    return (JSON.parse(line) as { events?: JournalRecord[] }).events ?? [];
+  }
+  return [];
 }
 
 /** Every archived reading and position of a trip, in the file's order, a chunk at a time. */

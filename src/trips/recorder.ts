@@ -6,6 +6,10 @@ import type { Logger } from '../core/log.ts';
 import type { EventDraft, JournalRecord, PositionDraft, RecordDraft, TemperatureDraft } from '../core/types.ts';
 import { bodyLines, FORMAT, syncDir, TRIP_ID, TRIP_SUFFIX, type InputEpisode, type ProbeMeta, type TripHeader } from './archive-file.ts';
 import type { TripArchive } from './archive.ts';
+import type { BoxKey } from '../chain/keys.ts';
+import { signTripHeader } from '../chain/sign.ts';
+import type { ChainedCommit } from '../journal/journal.ts';
+import { planRuns, runEvents, tripChain } from './chain.ts';
 import { scanSpool, spoolRecords, SpoolWriter, type SpoolSummary } from './spool.ts';
 import type { TripReport } from './trip.ts';
 
@@ -16,6 +20,8 @@ export interface RecorderDeps {
   log: Logger;
   /** A system event on the events lane (`archive.pruned`). */
   event: (e: Omit<EventDraft, 'kind' | 'ts' | 'tq'>) => void;
+  /** Signs the trip's chain heads when it is archived; without it the chain is archived unsigned. */
+  key?: BoxKey;
 }
 
 /** What a journal batch's commit hands back: its records (with seqs), or undefined when the disk refused them. */
@@ -92,6 +98,12 @@ export class TripRecorder {
     };
   }
 
+  /** Every journal commit (Journal.onChained): while a trip runs, its seqs, events and now and then its chain hashes go in the spool. */
+  committed(c: ChainedCommit): void {
+    const run = this.running;
+    if (run) this.guard(() => run.spool.commit(c, this.deps.clock.nowMs().ms));
+  }
+
   onInput(id: string, on: boolean): void {
     const run = this.running;
     if (run) this.guard(() => run.spool.input(id, on, this.deps.clock.nowMs().ms));
@@ -159,12 +171,18 @@ export class TripRecorder {
 
   /** Spool to archived trip: the file is written atomically, then the spool goes. */
   private async archive(file: string, dropped: number) {
-    const { summary: s, seqs } = await scanSpool(file);
+    const { summary: s, seqs, commits, held } = await scanSpool(file);
     if (!s.trip || !TRIP_ID.test(s.trip)) {
       this.deps.log.error({ file }, 'trip archive: spool without a trip header left in place: move it away');
       return;
     }
-    const entry = await this.deps.archive.store(this.header(s, dropped), bodyLines(spoolRecords(file, seqs)));
+    // A pass of its own: the header, which carries the signed heads, is written first.
+    const planned = planRuns(commits, held);
+    const chain = await tripChain(planned, spoolRecords(file, seqs), this.deps.cfg.gatewayId, this.deps.key);
+    if (chain.problems) this.deps.log.error({ tripId: s.trip, problems: chain.problems }, 'trip archive: the archived records do not recompute the journal chain; those lanes are archived unsigned');
+    const header = this.header(s, dropped);
+    if (this.deps.key) chain.header = signTripHeader(this.deps.key, header);
+    const entry = await this.deps.archive.store({ ...header, chain }, bodyLines(spoolRecords(file, seqs), runEvents(planned)));
     this.deps.log.info({ tripId: s.trip, bytes: entry.bytes, readings: entry.header.counts.readings }, 'trip archived');
     this.removeSpool(file);
   }

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fsync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { PositionDraft, ReadingQuality, TemperatureDraft, TimeQuality } from '../core/types.ts';
+import type { ChainedCommit } from '../journal/journal.ts';
+import type { JournalRecord, Lane, PositionDraft, ReadingQuality, TemperatureDraft, TimeQuality } from '../core/types.ts';
 import type { TripReport } from './trip.ts';
 
 /**
@@ -14,11 +15,19 @@ import type { TripReport } from './trip.ts';
  *       probes, dt ms after t0, tq 0 system / 1 gps / 2 unsynced, q 0 good / 1 sensor-fault / 2 comms-error;
  *       `p` holds positions (and any reading whose time does not parse) whole
  *   {"s":[7,1200]}  batch 7 got seqs from 1200 (item i: 1200 + i); {"s":[7,[1200,1203]]} per item
+ *   {"c":[1200,1233],"x":[...],"h":{"i":INC,"prev":{lane:hex},"head":{lane:hex}}}
+ *       a journal commit of the trip (seqs 1200..1233, both lanes): `x` its events-lane records
+ *       whole (the readings are in the b lines), `h` the chain hashes before and after it, on the
+ *       first NOTE_FIRST_COMMITS commits of a session and every CHAIN_NOTE_MS (src/trips/chain.ts rebuilds the chain)
  *   {"in":[ID,true,MS]}  a digital input changed (door, defrost)
  *   {"full":MS}  the spool reached archive.maxTripBytes: readings after MS are counted, not kept
  *   {"end":REPORT}  the trip ended with this report
  * A torn last line (power loss mid-write) is skipped when read.
  */
+
+/** How often a commit line carries the chain's hashes: where a run of the chain can (re)start and be cross-checked. */
+export const CHAIN_NOTE_MS = 10_000;
+const NOTE_FIRST_COMMITS = 5;
 
 export const TQ_CODES: readonly TimeQuality[] = ['system', 'gps', 'unsynced'];
 export const QUALITY_CODES: readonly ReadingQuality[] = ['good', 'sensor-fault', 'comms-error'];
@@ -41,6 +50,9 @@ export class SpoolWriter {
   private closed = false;
   /** Readings not kept since the spool reached its bound. */
   dropped = 0;
+  /** When the last commit line with chain hashes was written; undefined: none yet this session (or one failed). */
+  private noted: number | undefined;
+  private commits = 0;
 
   constructor(
     readonly file: string,
@@ -87,6 +99,21 @@ export class SpoolWriter {
   /** The seqs the journal gave batch `b`: from `first` when consecutive, else one per item. */
   seqs(b: number, seqs: number | number[]): void {
     this.line({ s: [b, seqs] });
+  }
+
+  /** A journal commit while the trip runs: its seq range, its events-lane records, now and then its chain hashes. */
+  commit(c: ChainedCommit, nowMs: number): void {
+    if (this.full) return;
+    const x = c.records.filter((r) => r.kind === 'event' || r.kind === 'gap');
+    // The first commits of a session may hold readings from before the trip (not spooled):
+    // the run of the chain starts at the first whole one, so each of them says where it starts.
+    const note = this.commits++ < NOTE_FIRST_COMMITS || this.noted === undefined || nowMs - this.noted >= CHAIN_NOTE_MS;
+    const line = { c: [c.records[0]!.seq, c.records.at(-1)!.seq], ...(x.length > 0 && { x }), ...(note && { h: { i: c.incarnation, prev: c.prev, head: c.head } }) };
+    // A line that fails to write leaves `noted` unset: the next commit line carries the hashes.
+    const saved = this.noted;
+    this.noted = undefined;
+    this.line(line);
+    this.noted = note ? nowMs : saved;
   }
 
   input(id: string, on: boolean, atMs: number): void {
@@ -174,7 +201,26 @@ type Line = {
   in?: [string, boolean, number];
   full?: number;
   end?: TripReport;
+  c?: [number, number];
+  x?: JournalRecord[];
+  h?: ChainNote;
 };
+
+/** The chain hashes a commit line carries now and then: the journal's incarnation, the hash per lane before and after the commit. */
+export interface ChainNote {
+  i: string;
+  prev: Record<Lane, string>;
+  head: Record<Lane, string>;
+}
+
+/** A journal commit of the trip as the spool has it. */
+export interface SpooledCommit {
+  from: number;
+  to: number;
+  /** Its events-lane records. */
+  x: JournalRecord[];
+  h?: ChainNote;
+}
 
 /** The seqs of each batch by `session:batch`, as the journal reported them. */
 type Seqs = Map<string, number | number[]>;
@@ -200,7 +246,10 @@ async function* spoolLines(file: string, torn: () => void): AsyncGenerator<{ l: 
  * First pass over a spool: the header facts and the seqs, without keeping a reading (a 24 h
  * trip of 32 probes at 1 Hz is 2.8 million readings; as objects they would need ~800 MB).
  */
-export async function scanSpool(file: string): Promise<{ summary: SpoolSummary; seqs: Seqs }> {
+export async function scanSpool(file: string): Promise<{ summary: SpoolSummary; seqs: Seqs; commits: SpooledCommit[]; held: [from: number, to: number][] }> {
+  const commits: SpooledCommit[] = [];
+  /** Per batch the journal-batch items it holds: which of the batch's seqs the spool has. */
+  const indexes = new Map<string, number[]>();
   const summary: SpoolSummary = { probes: [], inputs: [], skipped: 0, counts: { readings: 0, good: 0, positions: 0, unsequenced: 0 }, tq: { system: 0, gps: 0, unsynced: 0 } };
   const seqs: Seqs = new Map();
   const sizes = new Map<string, number>();
@@ -225,13 +274,36 @@ export async function scanSpool(file: string): Promise<{ summary: SpoolSummary; 
         summary.tq[TQ_CODES[x[4]] ?? 'unsynced']++;
       }
       sizes.set(`${session}:${l.b}`, r.length + (l.p?.length ?? 0));
+      indexes.set(`${session}:${l.b}`, [...r.map((x) => x[0]), ...(l.p ?? []).map((x) => x[0])]);
     } else if (l.s) seqs.set(`${session}:${l.s[0]}`, l.s[1]);
     else if (l.in) summary.inputs.push({ id: l.in[0], on: l.in[1], atMs: l.in[2] });
     else if (l.full !== undefined) summary.fullAtMs ??= l.full;
     else if (l.end) summary.report = l.end;
+    else if (l.c) commits.push({ from: l.c[0], to: l.c[1], x: l.x ?? [], ...(l.h && { h: l.h }) });
   }
   for (const [key, n] of sizes) if (!seqs.has(key)) summary.counts.unsequenced += n;
-  return { summary, seqs };
+  return { summary, seqs, commits, held: heldSeqs(seqs, indexes) };
+}
+
+/** The seqs the spool holds readings and positions for, as sorted, merged ranges (a day of 1 Hz readings is a few thousand). */
+function heldSeqs(seqs: Seqs, indexes: Map<string, number[]>): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const [key, s] of seqs) {
+    const items = (indexes.get(key) ?? []).sort((a, b) => a - b);
+    if (typeof s === 'number' && items.length > 0 && items.at(-1)! - items[0]! === items.length - 1) ranges.push([s + items[0]!, s + items.at(-1)!]);
+    else for (const i of items) {
+      const seq = typeof s === 'number' ? s + i : s[i];
+      if (seq !== undefined) ranges.push([seq, seq]);
+    }
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const r of ranges) {
+    const last = out.at(-1);
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
 }
 
 /** Second pass: the readings and positions, one batch at a time, with the seqs the first pass found. */

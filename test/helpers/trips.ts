@@ -3,7 +3,10 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/schema.ts';
 import { Clock } from '../../src/core/clock.ts';
 import { silentLogger, type Logger } from '../../src/core/log.ts';
-import type { EventDraft, JournalRecord, PositionDraft, TemperatureDraft } from '../../src/core/types.ts';
+import type { EventDraft, JournalRecord, Lane, PositionDraft, RecordDraft, TemperatureDraft } from '../../src/core/types.ts';
+import { laneOf } from '../../src/core/types.ts';
+import { chainEnd, genesis } from '../../src/chain/hash.ts';
+import { ensureBoxKey, keysDir, type BoxKey } from '../../src/chain/keys.ts';
 import { archiveDir, TripArchive } from '../../src/trips/archive.ts';
 import { TripRecorder } from '../../src/trips/recorder.ts';
 import { newTrip, tripReport, type TripReport } from '../../src/trips/trip.ts';
@@ -13,6 +16,12 @@ export interface TripBench {
   archive: TripArchive;
   recorder: TripRecorder;
   events: Omit<EventDraft, 'kind' | 'ts' | 'tq'>[];
+  /** The box key the archive signs with ({dataDir}/keys). */
+  key: BoxKey;
+  /** The journal incarnation the scripted commits chain under. */
+  incarnation: string;
+  /** Commits records as the journal would (next seqs, chained per lane) and tells the recorder; returns them with their seqs. */
+  commit(drafts: readonly RecordDraft[]): JournalRecord[];
   /** The scripted clock, ms since the epoch. */
   now: number;
   /** Runs one trip of `hours` from the current time, a reading per probe every `everySec`; returns its id. */
@@ -48,8 +57,18 @@ export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger
     () => b.now,
   );
   const archive = new TripArchive(archiveDir(cfg), cfg.archive, silentLogger);
-  const recorder = await TripRecorder.open({ cfg, archive, clock, log, event: (e) => events.push(e) }, undefined);
+  const { key } = ensureBoxKey(keysDir(cfg.dataDir));
+  const incarnation = '0123456789abcdef';
+  const recorder = await TripRecorder.open({ cfg, archive, clock, log, event: (e) => events.push(e), key }, undefined);
   let seq = 1;
+  const heads: Record<Lane, string> = { telemetry: genesis(incarnation, 'telemetry'), events: genesis(incarnation, 'events') };
+  const commit = (drafts: readonly RecordDraft[]) => {
+    const records = drafts.map((d) => ({ ...d, seq: seq++ }) as JournalRecord);
+    const prev = { ...heads };
+    for (const lane of ['telemetry', 'events'] as const) heads[lane] = chainEnd(heads[lane], records.filter((r) => laneOf(r) === lane));
+    recorder.committed({ incarnation, prev, head: { ...heads }, records });
+    return records;
+  };
   // Probe noise of a tenth now and then, as real probes read: a smooth curve would compress unfairly well.
   let seed = 12345;
   const noise = () => {
@@ -62,6 +81,9 @@ export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger
     archive,
     recorder,
     events,
+    key,
+    incarnation,
+    commit,
     feed(hours: number, everySec: number, gpsEverySec?: number) {
       const started = b.now;
       const step = gpsEverySec === undefined ? everySec : Math.min(everySec, gpsEverySec);
@@ -70,13 +92,14 @@ export async function tripBench(cfg: GatewayConfig, startMs: number, log: Logger
         if (gpsEverySec !== undefined && t % gpsEverySec === 0) {
           // A van at ~50 km/h heading north-east, as a receiver reports it (gpsd's fields).
           const fix: PositionDraft = { kind: 'position', ...stamp(), mode: 3, lat: 48.7556 + t * 0.0000031, lon: 2.3503 + t * 0.0000047, speed: 13.9 + noise() * 0.2, track: 45 + noise(), altMSL: 80 + noise() * 0.5 };
-          recorder.take([fix])?.([{ ...fix, seq: seq++ }]);
+          const done = recorder.take([fix]);
+          done?.(commit([fix]));
         }
         if (t % everySec !== 0) continue;
         // Polls land a few ms apart, as on a real bus.
         const drafts: TemperatureDraft[] = cfg.probes.map((p, i) => ({ kind: 'temperature', ts: new Date(b.now + i * 7 + (noise() + 1) * 11).toISOString(), tq: 'system', probe: p.id, compartment: 'chiller', value: (Math.round((3 + Math.sin(t / 3600 + i) * 1.5) * 10) + noise()) / 10, quality: 'good' }));
         const done = recorder.take(drafts);
-        done?.(drafts.map((d) => ({ ...d, seq: seq++ }) as JournalRecord));
+        done?.(commit(drafts));
       }
       b.now = started + hours * 3_600_000;
     },
