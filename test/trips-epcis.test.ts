@@ -68,7 +68,7 @@ async function exportedTrip(args: string[] = []): Promise<{ doc: EpcisDocument; 
   await b.recorder.close();
   const out = path.join(t.dir, 'trip.epcis.jsonld');
   const r = await runCli(tripsExportCommand, [trip.id, '--format', 'epcis', '--data', t.dir, '--out', out, ...args]);
-  expect(r).toMatchObject({ code: 0, err: expect.stringMatching(/EPCIS events of .* written to/) });
+  expect(r).toMatchObject({ code: 0, err: expect.stringMatching(/epcis of .* written to/) });
   return { doc: JSON.parse(readFileSync(out, 'utf8')) as EpcisDocument, file: entry.file, id: trip.id };
 }
 
