@@ -6,6 +6,7 @@ import type { JournalRecord } from '../src/core/types.ts';
 import type { TripSummary } from '../src/trips/archive.ts';
 import { parseBatch } from '../src/uplink/decode.ts';
 import { demoConfig, GatewayProcess } from './helpers/demo-gateway.ts';
+import { epcisProblems } from './helpers/epcis-schema.ts';
 import { Collector } from './helpers/gateway-child.ts';
 import { Mosquitto } from './helpers/mosquitto.ts';
 import { freePort, waitFor } from './helpers/net.ts';
@@ -45,12 +46,15 @@ describe('an auditor on a running box', () => {
       expect(gateway.running()).toBe(true);
 
       const out = (name: string) => path.join(tmp.dir, name);
-      for (const format of ['csv', 'html', 'bundle']) {
+      for (const format of ['csv', 'epcis', 'html', 'bundle']) {
         const r = coldgate('trips', 'export', tripId, '--format', format, '--out', out(`trip.${format}`), '--config', file);
         expect([format, r.status, r.stderr]).toEqual([format, 0, expect.stringContaining('written to')]);
       }
       const csvRows = Number(execFileSync('/usr/bin/python3', ['-c', 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))))', out('trip.csv')]).toString());
       expect(csvRows).toBeGreaterThan(20);
+      const epcis = JSON.parse(readFileSync(out('trip.epcis'), 'utf8')) as { epcisBody: { eventList: unknown[] } };
+      expect(epcisProblems(epcis)).toEqual([]);
+      expect(epcis.epcisBody.eventList.length).toBeGreaterThan(0);
 
       const key = JSON.parse(coldgate('keys', 'show', '--json', '--config', file).stdout) as { fingerprint: string; raw: string };
       const lines = readFileSync(out('trip.bundle'), 'utf8').trimEnd().split('\n');

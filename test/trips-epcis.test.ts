@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tripsExportCommand } from '../src/cli/trips.ts';
 import type { JournalRecord, TemperatureDraft } from '../src/core/types.ts';
@@ -10,18 +8,9 @@ import { tripRecords } from '../src/trips/archive-file.ts';
 import type { EpcisDocument, ObjectEvent } from '../src/trips/epcis.ts';
 import type { GateRecord } from '../src/trips/gate.ts';
 import { runCli } from './helpers/cli.ts';
+import { epcisFixture, epcisProblems } from './helpers/epcis-schema.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { tripBench, tripConfig } from './helpers/trips.ts';
-
-const FIXTURES = new URL('./fixtures/epcis/', import.meta.url).pathname;
-const fixture = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
-
-// ajv-formats is CommonJS: under ESM its plugin is the default export's default.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv) => Ajv;
-const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
-/** GS1's own draft-07 schema of EPCIS 2.0 documents, with its formats (uri, date-time) checked. */
-const validate = ajv.compile(fixture('EPCIS-JSON-Schema.json'));
-const problems = (doc: unknown) => (validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
 
 const T0 = Date.UTC(2026, 2, 1, 6);
 const SHIPMENT = { billOfLading: 'CMR 2026/0042', order: 'PO-7781', sscc: ['106141412345678908', '006141411234567890'], lots: ['L2603-A', 'L2603-B'] };
@@ -74,15 +63,15 @@ async function exportedTrip(args: string[] = []): Promise<{ doc: EpcisDocument; 
 
 describe('trips export --format epcis (GS1 EPCIS 2.0 JSON-LD)', () => {
   it('the validator is not vacuous: GS1\'s sensor examples pass, a broken one does not', () => {
-    for (const name of ['SensorDataExample2.jsonld', 'SensorDataExample3.jsonld']) expect(problems(fixture(name)), name).toEqual([]);
-    const broken = fixture('SensorDataExample3.jsonld') as { epcisBody: { eventList: Record<string, unknown>[] } };
+    for (const name of ['SensorDataExample2.jsonld', 'SensorDataExample3.jsonld']) expect(epcisProblems(epcisFixture(name)), name).toEqual([]);
+    const broken = epcisFixture('SensorDataExample3.jsonld') as { epcisBody: { eventList: Record<string, unknown>[] } };
     broken.epcisBody.eventList[0]!.action = 'LOOK';
-    expect(problems(broken).length).toBeGreaterThan(0);
+    expect(epcisProblems(broken).length).toBeGreaterThan(0);
   });
 
   it('an archived trip exports as a document that validates against GS1\'s schema, with 5-minute summaries per compartment', async () => {
     const { doc, file } = await exportedTrip();
-    expect(problems(doc)).toEqual([]);
+    expect(epcisProblems(doc)).toEqual([]);
     const intervals = doc.epcisBody.eventList.filter((e) => e.disposition === 'in_transit');
     // Readings from 06:00 to 07:59 every minute: 24 intervals of 5 minutes.
     expect(intervals).toHaveLength(24);
@@ -136,7 +125,7 @@ describe('trips export --format epcis (GS1 EPCIS 2.0 JSON-LD)', () => {
 
   it('takes the recording interval from --interval and refuses one that is not whole minutes', async () => {
     const { doc } = await exportedTrip(['--interval', '15']);
-    expect(problems(doc)).toEqual([]);
+    expect(epcisProblems(doc)).toEqual([]);
     expect(doc.epcisBody.eventList.filter((e) => e.disposition === 'in_transit')).toHaveLength(8);
     expect(await runCli(tripsExportCommand, ['x', '--format', 'epcis', '--data', '/nonexistent', '--interval', '2.5'])).toMatchObject({ code: 2, err: expect.stringMatching(/--interval "2.5" is not a recording interval: give whole minutes 1..1440/) });
   });
@@ -159,7 +148,7 @@ describe('trips export --format epcis (GS1 EPCIS 2.0 JSON-LD)', () => {
     const out = path.join(t.dir, 'trip.jsonld');
     expect((await runCli(tripsExportCommand, [trip.id, '--format', 'epcis', '--data', t.dir, '--out', out])).code).toBe(0);
     const doc = JSON.parse(readFileSync(out, 'utf8')) as EpcisDocument;
-    expect(problems(doc)).toEqual([]);
+    expect(epcisProblems(doc)).toEqual([]);
     const elements = doc.epcisBody.eventList.map((e) => e.sensorElementList![0]!);
     expect(elements[0]).toEqual({ sensorMetadata: { startTime: '2026-03-01T06:00:00.000Z', endTime: '2026-03-01T06:04:59.999Z' }, sensorReport: [{ type: 'Temperature', uom: 'CEL', exception: 'ERROR_CONDITION' }], 'cg:compartment': 'chiller', 'cg:samples': 0, 'cg:faults': 6 });
     expect(elements.map((e) => e['cg:faults'] ?? 0)).toEqual([6, 0, 1, ...Array(10).fill(0)]);
