@@ -19,7 +19,7 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
 
 /** Whole folders and files the installed tree needs as they are in the checkout. */
-const COPIED = ['README.md', 'config', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd'];
+const COPIED = ['README.md', 'config', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd', 'src/receiver/sql'];
 /** The display's page, read from here at start (src/local/assets.ts): the files that are not code or docs. */
 const ASSETS = 'src/local';
 /** Loaded by name, not imported, so the bundle's imports do not show them (pino's transport). */

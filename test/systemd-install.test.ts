@@ -8,7 +8,7 @@ import { tempDir } from './helpers/tmp.ts';
 const REPO = path.resolve(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 /** What the bundle loads: the release's package.json has these and nothing else. */
-const RUNTIME = ['aedes', 'level', 'modbus-serial', 'mqtt', 'pino', 'pino-pretty', 'serialport', 'zod'];
+const RUNTIME = ['aedes', 'level', 'modbus-serial', 'mqtt', 'pg', 'pino', 'pino-pretty', 'serialport', 'zod'];
 const UNIT = path.join(REPO, 'scripts/systemd/coldgate.service');
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 // In CI the peer must be there (scripts/install-peers.sh installs it); elsewhere say why it is skipped.
@@ -116,7 +116,7 @@ describe('the systemd unit and scripts/install', () => {
     execFileSync('tar', ['xzf', path.join(out, `coldgate-${VERSION}.tar.gz`), '-C', unpacked]);
     const tree = path.join(unpacked, `coldgate-${VERSION}`);
     expect(files(tree).sort()).toEqual(
-      ['README.md', 'config/README.md', 'config/cold-store.json', 'config/demo.json', 'config/schema.json', 'config/truck.json', 'dist/coldgate.mjs', 'package-lock.json', 'package.json', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd/coldgate.service', 'src/local/page.css', 'src/local/page.html', 'src/local/page.js'].sort(),
+      ['README.md', 'config/README.md', 'config/cold-store.json', 'config/demo-mosquitto.conf', 'config/demo.json', 'config/schema.json', 'config/truck.json', 'dist/coldgate.mjs', 'package-lock.json', 'package.json', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd/coldgate.service', 'src/local/page.css', 'src/local/page.html', 'src/local/page.js', 'src/receiver/sql/001_schema.sql'].sort(),
     );
     expect(statSync(path.join(tree, 'scripts/install')).mode & 0o111).toBe(0o111);
 

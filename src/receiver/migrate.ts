@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { ROOT } from '../core/paths.ts';
 import { inTransaction } from './transaction.ts';
 
-/** sql/NNN_name.sql, applied in NNN order; a migration is never edited once released, only added. */
-const SQL_DIR = fileURLToPath(new URL('./sql/', import.meta.url));
+/**
+ * src/receiver/sql/NNN_name.sql, applied in NNN order; a migration is never edited once released,
+ * only added. Found from the installed tree, so the bundle in dist/ finds them too (scripts/release.mjs ships them).
+ */
+const SQL_DIR = path.join(ROOT, 'src/receiver/sql');
 
 /** Any constant: receivers of every version agree on it, so two that start together take turns. */
 const MIGRATION_LOCK = 0x636f6c64; // 'cold'
