@@ -59,5 +59,8 @@ describe.runIf(hasChromium())('past trips on the driver display', () => {
     expect(api.report.shipment).toEqual(shipment);
     await page.goto(new URL(`report?trip=${archived.header.tripId}`, gateway.displayUrl).href);
     expect(await page.locator('table').first().textContent()).toBe('Bill of ladingCMR 2026/0042OrderPO-7781SSCC106141412345678908, 006141411234567890LotsL2603-A, L2603-B');
+    // The page of an archived trip shows its signed chain heads, as the html export does.
+    expect(archived.header.chain?.key?.fingerprint).toMatch(/\S/);
+    expect(await page.locator('.key-fingerprint').textContent()).toBe(archived.header.chain!.key!.fingerprint);
   }, 60_000);
 });

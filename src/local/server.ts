@@ -141,10 +141,12 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
       path: /^\/report$/,
       handler: async (req, res) => {
         const trip = new URL(req.url ?? '/', 'http://local').searchParams.get('trip');
-        const report = trip === null ? lastReport : (await archived(trip)).report;
+        // An archived trip's page carries its signed chain heads, as its html export does.
+        const header = trip === null ? undefined : await archived(trip);
+        const report = trip === null ? lastReport : header!.report;
         if (!report) throw new HttpError(404, trip === null ? 'no trip has ended since the box started: open /report?trip=ID for an archived one' : `trip ${trip} has no report (its end was not recorded)`);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': REPORT_CSP });
-        res.end(renderTripReportHtml(report));
+        res.end(renderTripReportHtml(report, header?.chain));
       },
     },
     {
