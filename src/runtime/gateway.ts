@@ -106,11 +106,11 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       await new Promise((resolve) => setImmediate(resolve));
       await trips.close();
     });
-    const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
+    const live = new LiveState(cfg.gatewayId, rules);
     // Made at the first start (or by `coldgate keys init`): it signs the chain heads batches carry.
     const { key, created } = ensureBoxKey(keysDir(cfg.dataDir));
     if (created) log.info({ dir: keysDir(cfg.dataDir), fingerprint: key.fingerprint }, 'box key created: register its public key (coldgate keys show) with the cloud');
-    const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
+    const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());
 
