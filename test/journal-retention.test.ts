@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { Level } from 'level';
+import { afterAll, expect, it, vi } from 'vitest';
 import { Journal } from '../src/journal/journal.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
@@ -90,6 +91,29 @@ it('readings older than maxAgeDays go, with a max-age gap; alarms stay', async (
   const events = await all(j, 'events');
   expect(events.map((r) => r.kind)).toEqual(['event', 'gap']);
   expect(events[1]).toMatchObject({ kind: 'gap', fromSeq: old[0]!.seq, toSeq: old[1]!.seq, count: 2, reason: 'max-age' });
+});
+
+it("a steady commit's retention check opens no LevelDB iterator once the lane's front is known; max-age still drops from it", async () => {
+  let now = Date.UTC(2024, 0, 1);
+  const j = await Journal.open(path.join(tmp.dir, 'front'), JournalConfig.parse({ maxAgeDays: 1, fsync: false, commitIntervalMs: 1 }), silentLogger, { now: () => now });
+  cleanups.push(() => j.close());
+  const first = await j.append(reading(0));
+  await j.append(reading(1));
+  const iterators = vi.spyOn(Level.prototype, 'iterator');
+  try {
+    const steady: JournalRecord[] = [];
+    for (let i = 0; i < 5; i++) {
+      now += 1000;
+      steady.push(await j.append(reading(i)));
+    }
+    expect(iterators).not.toHaveBeenCalled();
+    now += 2 * 86_400_000;
+    const fresh = await j.append(reading(2));
+    expect((await all(j, 'telemetry')).map((r) => r.seq)).toEqual([fresh.seq]);
+    expect((await all(j, 'events'))[0]).toMatchObject({ kind: 'gap', fromSeq: first.seq, toSeq: steady.at(-1)!.seq, count: 7, reason: 'max-age' });
+  } finally {
+    iterators.mockRestore();
+  }
 });
 
 it.runIf(process.platform === 'linux')('a file size limit (EFBIG) is a clear error and journal health offline, not a crash; once lifted the journal heals itself and records an EFBIG gap', async () => {

@@ -83,7 +83,15 @@ describe.runIf(haveMosquitto)('uplink cadence (mosquitto)', () => {
   it('publishes latest compressed when what it shows changes, not on every offer', async () => {
     let changeKey = 'a';
     const doc = { gatewayId: 'van-latest', compartments: Array.from({ length: 32 }, (_, i) => ({ id: `c${i}`, state: 'ok', value: 3 })) };
-    const { collector, link } = await van('van-latest', {}, () => ({ doc, changeKey }));
+    // The doc is read only when latest goes: the runtime builds the snapshot on that read.
+    let reads = 0;
+    const { collector, link } = await van('van-latest', {}, () => ({
+      get doc() {
+        reads++;
+        return doc;
+      },
+      changeKey,
+    }));
     link.start();
     const latest = () => collector.arrivals.filter((a) => a.topic.endsWith('/latest') && !a.retained);
     await waitFor(() => latest().length === 1, 5000, 'latest after the connect');
@@ -94,6 +102,7 @@ describe.runIf(haveMosquitto)('uplink cadence (mosquitto)', () => {
     }
     await sleep(300);
     expect(latest().map((a) => a.body)).toEqual([doc, doc]);
+    expect(reads).toBe(2);
     expect(latest()[0]!.payloadBytes).toBeLessThan(JSON.stringify(doc).length / 4);
   }, 20_000);
 

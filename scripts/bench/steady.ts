@@ -11,7 +11,7 @@
  * The same readings are also costed in the naive (coldgate.batch/3) format (format-v3.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { Mosquitto } from '../../test/helpers/mosquitto.ts';
@@ -40,6 +40,8 @@ export interface SteadyResult {
   probes: number;
   protocol: string;
   cpu_percent: number;
+  /** The same split: node's main thread, and all others (V8 workers, libuv's pool, LevelDB's). */
+  cpu_percent_by_thread: { main: number; others: number };
   rss_mib_median: number;
   rss_mib_max: number;
   wire_bytes_per_reading: number;
@@ -68,7 +70,6 @@ export interface SteadyResult {
 
 const PER_UNIT = 32;
 const GATEWAY = 'bench-steady';
-const CLK_TCK = 100;
 /** Tenths of a degree: 3.0 C in range for a chilled compartment, 9.0 C out of it. */
 const IN_RANGE = 30;
 const OUT_OF_RANGE = 90;
@@ -80,10 +81,26 @@ const percentile = (xs: number[], p: number) => {
 };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-function cpuTicks(pid: number): number {
-  // Fields 14 and 15 (utime, stime) of /proc/PID/stat, after the parenthesised command name.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+/** Nanoseconds a thread has run on a CPU (/proc schedstat): exact, where utime + stime count 10 ms ticks. */
+function runNs(pid: number, tid: number | string): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
+/**
+ * CPU time of the main thread (JS, the GC's main part, I/O callbacks) and of all others (V8
+ * workers, libuv's pool: LevelDB writes and fsyncs), in ns. Threads that ended are not counted
+ * (node's threads live as long as the process).
+ */
+function cpuNs(pid: number): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out[Number(tid) === pid ? 'main' : 'others'] += runNs(pid, tid);
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return out;
 }
 
 function rssMib(pid: number): number {
@@ -183,7 +200,11 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
   await sub.subscribeAsync(`coldgate/v1/${GATEWAY}/#`, { qos: 1 });
 
   const launchedAt = Date.now();
-  const gw = spawn(process.execPath, [...o.nodeOptions, o.bundle, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  // COLDGATE_BENCH_NODE_FLAGS: extra flags for the gateway alone, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof
+  // or --trace-gc with COLDGATE_BENCH_STDOUT=FILE (the gateway's stdout, appended; else dropped).
+  const extra = (process.env.COLDGATE_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const stdout = process.env.COLDGATE_BENCH_STDOUT ? openSync(process.env.COLDGATE_BENCH_STDOUT, 'a') : 'ignore';
+  const gw = spawn(process.execPath, [...o.nodeOptions, ...extra, o.bundle, 'run', '--config', file], { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   let stderr = '';
   gw.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((r) => gw.once('exit', r));
@@ -195,7 +216,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
 
     const pid = gw.pid!;
     const t0 = Date.now();
-    const cpu0 = cpuTicks(pid);
+    const cpu0 = cpuNs(pid);
     const bytes0 = relay.sent();
     const rss: number[] = [];
     measuring = true;
@@ -205,7 +226,9 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     }
     measuring = false;
     const elapsed = (Date.now() - t0) / 1000;
-    const cpu = (cpuTicks(pid) - cpu0) / CLK_TCK / elapsed;
+    const cpu1 = cpuNs(pid);
+    const percentOf = (ns: number) => round((ns / 1e9 / elapsed) * 100, 2);
+    const byThread = { main: percentOf(cpu1.main - cpu0.main), others: percentOf(cpu1.others - cpu0.others) };
     const bytes = relay.sent() - bytes0;
     const counted = readings;
     let v3 = v3Events + latestPlainBytes * (elapsed * 1000 / V3_LATEST_INTERVAL_MS);
@@ -227,7 +250,8 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     return {
       probes: o.probes,
       protocol: o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1',
-      cpu_percent: round(cpu * 100, 2),
+      cpu_percent: percentOf(cpu1.main + cpu1.others - cpu0.main - cpu0.others),
+      cpu_percent_by_thread: byThread,
       rss_mib_median: round(percentile(rss, 50)),
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),

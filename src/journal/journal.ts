@@ -147,6 +147,8 @@ export class Journal {
   private readonly chainListeners = new Set<(c: ChainedCommit) => void>();
   /** The last chunk read, decoded: the uplink reads one chunk in several batches. */
   private cached: { key: string; records: JournalRecord[]; prev?: string; hashes?: string[] } | undefined;
+  /** The last nextChunk answer found (see there). */
+  private front: { lane: Lane; after: number; chunk: StoredChunk } | undefined;
   private fault: WriteFault | undefined;
   private writeErrors = 0;
   private readonly refusals = new Refused();
@@ -475,12 +477,22 @@ export class Journal {
       this.chain[lane] = disk.chain[lane];
     }
     this.cached = undefined;
+    this.front = undefined;
   }
 
-  /** The first stored chunk of `lane` keyed after `seq`. */
+  /**
+   * The first stored chunk of `lane` keyed after `seq`. The last one found is kept: chunks are
+   * only added after it and deleted at or below the lane's deletedThrough, so the answer for the
+   * same `seq` stands until the lane's front moves (each commit's retention check asks it; a
+   * LevelDB iterator for it was most of a steady-state commit's time).
+   */
   private async nextChunk(lane: Lane, seq: number): Promise<StoredChunk | undefined> {
+    const known = this.front;
+    if (known?.lane === lane && known.after === seq) return known.chunk;
     for await (const [key, value] of this.db.iterator({ gt: chunkKey(lane, seq), lt: lanePrefix(lane).lt, limit: 1 })) {
-      return { key, lastSeq: seqOfChunkKey(key), bytes: key.length + value.length, header: chunkHeader(value) };
+      const chunk = { key, lastSeq: seqOfChunkKey(key), bytes: key.length + value.length, header: chunkHeader(value) };
+      this.front = { lane, after: seq, chunk };
+      return chunk;
     }
     return undefined;
   }

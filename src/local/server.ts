@@ -7,6 +7,7 @@ import type { JournalStats } from '../journal/journal.ts';
 import { checkTripId, tripSummary, type TripArchive } from '../trips/archive.ts';
 import { renderTripReportHtml, type TripReport } from '../trips/index.ts';
 import type { LiveSnapshot } from '../runtime/live-state.ts';
+import type { RulesEngine } from '../rules/index.ts';
 import { acknowledgeAlarm, endTrip, startTrip, type ApiDeps, type ApiResult } from './api.ts';
 import { loadAssets, PAGE_CSP, REPORT_CSP } from './assets.ts';
 import { TemperatureHistory } from './history.ts';
@@ -22,7 +23,8 @@ export interface LocalDeps {
   log: Logger;
   snapshot: () => LiveSnapshot;
   journalStats: () => JournalStats;
-  rules: ApiDeps['rules'];
+  /** `status` every second for the chart and the outputs; the API's calls on demand. */
+  rules: ApiDeps['rules'] & Pick<RulesEngine, 'status'>;
   /** Ended trips, read-only here. */
   archive: Pick<TripArchive, 'list' | 'get'>;
   /** The probe driver's coil write; the drivers start after the display, so it is looked up per call. */
@@ -88,11 +90,13 @@ export async function startLocalServer(deps: LocalDeps): Promise<LocalServer> {
     },
   });
 
+  // Every second whether or not a display is open: the chart and the outputs need only the
+  // rules' status; the full snapshot is built for open displays alone.
   const refresh = () => {
     const t = now();
-    const snap = deps.snapshot();
-    for (const c of snap.compartments) if (c.value !== null) history.add(c.id, t, c.value);
-    outputs.update(snap.alarms, t);
+    const status = deps.rules.status();
+    for (const c of status.compartments) if (c.value !== null) history.add(c.id, t, c.value);
+    outputs.update(status.alarms, t);
     if (hub.size > 0) hub.send('snapshot', view());
   };
 

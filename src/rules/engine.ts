@@ -38,6 +38,18 @@ export interface CompartmentView {
   display: DisplayState;
 }
 
+/** A compartment's judgement without its probes and limits: what changes a display or `latest` (cheap, for every second). */
+export type CompartmentStatusView = Pick<CompartmentView, 'id' | 'value' | 'state' | 'suppressedBy' | 'display'>;
+
+/** What the runtime reads every second: enough for the chart, the outputs and `latest`'s change key, without a snapshot. */
+export interface RulesStatus {
+  compartments: CompartmentStatusView[];
+  /** Open alarms, oldest first (the engine's own array: read, do not change). */
+  alarms: readonly Alarm[];
+  tripId?: string;
+  gate: GateView;
+}
+
 export interface RulesSnapshot {
   at: string;
   compartments: CompartmentView[];
@@ -62,6 +74,8 @@ export interface RulesEngine {
   startTrip(by: string, shipment?: ShipmentRefs): Trip;
   endTrip(by: string): TripReport | undefined;
   snapshot(): RulesSnapshot;
+  /** The part of the snapshot the runtime needs every second, without building it (no probe lists, no timestamps). */
+  status(): RulesStatus;
   /** Resolves once the current state is on disk. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -405,7 +419,13 @@ class Engine implements RulesEngine {
     return { at: new Date(now).toISOString(), compartments, alarms: this.state.book.open, ...(trip && { trip }), gate: this.trips.gate() };
   }
 
-  private view(rule: CompartmentRule, now: number): CompartmentView {
+  status(): RulesStatus {
+    const now = this.now();
+    const tripId = this.state.trip?.id;
+    return { compartments: this.rules.map((rule) => this.judged(rule, now)), alarms: this.state.book.open, ...(tripId !== undefined && { tripId }), gate: this.trips.gate() };
+  }
+
+  private judged(rule: CompartmentRule, now: number): CompartmentStatusView {
     const values = channelValues(rule, this.freshValues(rule, now));
     const sup = this.suppression(rule, now);
     const st = this.state.compartments[rule.id] ?? {};
@@ -413,16 +433,27 @@ class Engine implements RulesEngine {
     const state: CompartmentStatus = on.some((t) => t.severity === 'critical') ? 'critical' : on.length > 0 ? 'warning' : values.size === 0 ? 'unknown' : sup ? 'suppressed' : 'ok';
     return {
       id: rule.id,
-      name: rule.name,
       value: values.size === 0 ? null : Math.max(...values.values()),
+      state,
+      suppressedBy: sup?.windows.map((w) => w.cause) ?? [],
+      display: compartmentDisplay(rule, st, values, sup),
+    };
+  }
+
+  private view(rule: CompartmentRule, now: number): CompartmentView {
+    const { id, value, state, suppressedBy, display } = this.judged(rule, now);
+    return {
+      id,
+      name: rule.name,
+      value,
       probes: rule.probes.map((id) => {
         const p = this.probes.get(id);
         return { id, value: p?.value ?? null, ...(p && { quality: p.quality, at: new Date(p.at).toISOString() }) };
       }),
       limits: Object.fromEntries(rule.tiers.map((t) => [t.name, t.limit])),
       state,
-      suppressedBy: sup?.windows.map((w) => w.cause) ?? [],
-      display: compartmentDisplay(rule, st, values, sup),
+      suppressedBy,
+      display,
     };
   }
 

@@ -1,6 +1,6 @@
 /** The rules engine's public face: what the runtime, the display and the uplink use. */
 export { createRulesEngine } from './engine.ts';
-export type { CompartmentStatus, CompartmentView, RulesDeps, RulesEngine, RulesSnapshot } from './engine.ts';
+export type { CompartmentStatus, CompartmentStatusView, CompartmentView, RulesDeps, RulesEngine, RulesSnapshot, RulesStatus } from './engine.ts';
 export { journalRulesStore, memoryRulesStore } from './persist.ts';
 export type { RulesStore, StateJournal } from './persist.ts';
 export type { Alarm, AlarmType } from './alarms.ts';

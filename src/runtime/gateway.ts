@@ -112,8 +112,8 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       await new Promise((resolve) => setImmediate(resolve));
       await trips.close();
     });
-    const live = new LiveState(cfg.gatewayId, () => rules.snapshot());
-    const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live.snapshot()), onCommand: options.onCommand });
+    const live = new LiveState(cfg.gatewayId, rules);
+    const uplink = new Uplink(uplinkCfg, { journal, key, log: log.child({ mod: 'uplink' }), gatewayId: cfg.gatewayId, version: VERSION, latest: () => latestOf(live), onCommand: options.onCommand });
     uplink.start();
     stops.push(() => uplink.stop());
 

@@ -1,19 +1,16 @@
 import type { LatestSnapshot } from '../uplink/uplink.ts';
-import type { LiveSnapshot } from './live-state.ts';
+import type { LiveState } from './live-state.ts';
 
 /**
- * The retained `latest` message: the whole live snapshot, and as its change key what a person
- * or a dispatcher acts on (compartment states and display, open alarms, trip, gate, device
- * states). Values, counters and timestamps change every second and are left out of the key:
- * they reach the cloud in telemetry, and `latest` refreshes them slowly (uplink.ts).
+ * The retained `latest` message: the whole live snapshot, keyed by what a person acts on
+ * (LiveState.changeKey). The snapshot is built only when the uplink reads `doc` to send it (on
+ * change, on its slow refresh, after a connect), not every second it asks.
  */
-export function latestOf(s: LiveSnapshot): LatestSnapshot {
-  const key = {
-    compartments: s.compartments.map((c) => [c.id, c.state, c.suppressedBy, c.display]),
-    alarms: s.alarms,
-    trip: s.trip?.id,
-    gate: s.gate,
-    health: s.health.map((h) => [h.id, h.state]),
+export function latestOf(live: LiveState): LatestSnapshot {
+  return {
+    changeKey: live.changeKey(),
+    get doc() {
+      return live.snapshot();
+    },
   };
-  return { doc: s, changeKey: JSON.stringify(key) };
 }

@@ -1,5 +1,5 @@
 import type { DeviceHealth, JournalRecord, PositionDraft, RecordDraft } from '../core/types.ts';
-import type { RulesSnapshot } from '../rules/index.ts';
+import type { RulesEngine, RulesSnapshot } from '../rules/index.ts';
 
 /** What the display shows and the retained `latest` message carries. */
 export interface LiveSnapshot extends Omit<RulesSnapshot, 'at'> {
@@ -21,7 +21,7 @@ export class LiveState {
 
   constructor(
     private readonly gatewayId: string,
-    private readonly rules: () => RulesSnapshot,
+    private readonly rules: Pick<RulesEngine, 'snapshot' | 'status'>,
   ) {}
 
   /** A reading as a driver handed it over: shown at once, whether or not the disk takes it. */
@@ -44,8 +44,25 @@ export class LiveState {
     this.health = health;
   }
 
+  /**
+   * What a person or a dispatcher acts on (compartment states and display, open alarms, trip,
+   * gate, device states), as one string: equal strings, nothing worth a `latest` at once.
+   * Values, counters and timestamps are left out: they change every second and reach the cloud
+   * in telemetry. Cheap (no snapshot): the runtime asks every second.
+   */
+  changeKey(): string {
+    const s = this.rules.status();
+    return JSON.stringify({
+      compartments: s.compartments.map((c) => [c.id, c.state, c.suppressedBy, c.display]),
+      alarms: s.alarms,
+      trip: s.tripId,
+      gate: s.gate,
+      health: this.health.map((h) => [h.id, h.state]),
+    });
+  }
+
   snapshot(): LiveSnapshot {
-    const { at, ...rules } = this.rules();
+    const { at, ...rules } = this.rules.snapshot();
     return { gatewayId: this.gatewayId, ts: at, ...rules, position: this.position, health: this.health, lastSeq: this.lastSeq };
   }
 }

@@ -65,6 +65,7 @@ export interface UplinkDeps {
 
 /** What `latest` carries, and the part of it whose change is worth a message at once. */
 export interface LatestSnapshot {
+  /** Read only when the message goes (it may be a getter that builds the snapshot). */
   doc: unknown;
   /** Equal keys: nothing a person would act on changed (values and timestamps refresh slowly). */
   changeKey: string;
@@ -268,12 +269,12 @@ export class Uplink {
    */
   publishLatest(force = false): void {
     if (!this.client?.connected) return;
-    const { doc, changeKey } = this.deps.latest();
+    const latest = this.deps.latest();
     const now = Date.now();
-    if (!force && changeKey === this.latestKey && now - this.latestAt < LATEST_REFRESH_MS) return;
-    this.latestKey = changeKey;
+    if (!force && latest.changeKey === this.latestKey && now - this.latestAt < LATEST_REFRESH_MS) return;
+    this.latestKey = latest.changeKey;
     this.latestAt = now;
-    this.client.publish(this.topics.latest, pack(JSON.stringify(doc), this.encoding), { qos: 1, retain: true, properties: this.properties(this.encoding) });
+    this.client.publish(this.topics.latest, pack(JSON.stringify(latest.doc), this.encoding), { qos: 1, retain: true, properties: this.properties(this.encoding) });
   }
 
   /** MQTT 5 content type and encoding (3.1.1 has no properties: there the payload says it alone). */

@@ -52,7 +52,7 @@ export async function startTestDisplay(opts: { now?: () => number; log?: Logger;
     log: silentLogger,
   });
   await engine.start();
-  const live = new LiveState('van-1', () => engine.snapshot());
+  const live = new LiveState('van-1', engine);
   server = await startLocalServer({
     cfg: config.local,
     log: opts.log ?? silentLogger,
