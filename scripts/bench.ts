@@ -8,8 +8,11 @@
  * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
  * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
  * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
+ * Then the receiver (bench/receiver.ts): its batch writer into PostgreSQL against one INSERT per
+ * reading with ON CONFLICT, readings/s and database bytes per reading.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
- * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size), --only drain|steady.
+ * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size),
+ * --receiver-readings N (400,000; the naive way gets a quarter), --only drain|steady|receiver.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { freePort } from '../test/helpers/net.ts';
 import { countingRelay, printResult, PROBES, type PhaseResult } from './bench/common.ts';
 import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
+import { receiverBench, type ReceiverBenchResult } from './bench/receiver.ts';
 import { steady, type SteadyResult } from './bench/steady.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -38,6 +42,7 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
     probes: { type: 'string' },
+    'receiver-readings': { type: 'string', default: '400000' },
   },
 });
 
@@ -147,13 +152,28 @@ async function steadyPhases(work: string): Promise<SteadyResult[]> {
   return out;
 }
 
+/** The receiver's batch writer against the naive INSERT per reading (bench/receiver.ts), in this process: the database does the work. */
+async function receiverPhase(work: string): Promise<ReceiverBenchResult> {
+  const gateways = 20;
+  const batchRecords = 80;
+  // Whole batches per gateway, so that every gateway sends the same.
+  const perGateway = Math.max(1, Math.round(Number(values['receiver-readings']) / gateways / batchRecords)) * batchRecords;
+  progress(`receiver: ${perGateway * gateways} readings from ${gateways} gateways into PostgreSQL, batch writer against one INSERT per reading`);
+  const batches = (perGateway * gateways) / batchRecords;
+  return receiverBench({ readingsPerGateway: perGateway, gateways, batchRecords, group: 16, naiveBatches: Math.ceil(batches / 4), workDir: path.join(work, 'receiver') });
+}
+
+const wants = (only: string) => values.only === undefined || values.only === only;
+
 async function main(): Promise<void> {
-  await bundle();
+  if (values.only !== undefined && !['drain', 'steady', 'receiver'].includes(values.only)) throw new Error(`--only ${values.only}: expected drain, steady or receiver`);
+  if (values.only !== 'receiver') await bundle();
   const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
   try {
     const result = {
-      ...(values.only !== 'steady' && (await drainPhases(work))),
-      ...(values.only !== 'drain' && { steady: await steadyPhases(work) }),
+      ...(wants('drain') && (await drainPhases(work))),
+      ...(wants('steady') && { steady: await steadyPhases(work) }),
+      ...(wants('receiver') && { receiver: await receiverPhase(work) }),
       runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
@@ -166,7 +186,7 @@ async function main(): Promise<void> {
   if (values.all) runOthers();
 }
 
-type BenchResult = Record<string, unknown> & { steady?: SteadyResult[] };
+type BenchResult = Record<string, unknown> & { steady?: SteadyResult[]; receiver?: ReceiverBenchResult };
 
 function printTable(r: BenchResult): void {
   const line = (a: string, ...cols: string[]) => `${a.padEnd(32)}${cols.map((c) => c.padStart(14)).join('')}`;
@@ -205,6 +225,13 @@ function printTable(r: BenchResult): void {
     ];
     for (const [label, key] of rows) console.log(line(label, ...r.steady.map((s) => String(s[key]))));
     for (const topic of ['telemetry', 'events', 'latest'] as const) console.log(line(`  payload B/reading, ${topic}`, ...r.steady.map((s) => String(s.payload_bytes_per_reading[topic]))));
+  }
+  if (r.receiver) {
+    const x = r.receiver;
+    console.log(`\n${line('receiver into PostgreSQL', 'batch writer', 'naive')}`);
+    console.log(line('readings/s', String(x.ours_readings_per_s), String(x.naive_readings_per_s)));
+    console.log(line('database bytes/reading', String(x.ours_db_bytes_per_reading), String(x.naive_db_bytes_per_reading)));
+    console.log(`(${x.readings} readings in ${x.batches} batches, ${x.redelivered_batches} redelivered; naive stored ${x.naive_readings}) ${x.note}`);
   }
   console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);
 }
