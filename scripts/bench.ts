@@ -174,7 +174,7 @@ async function main(): Promise<void> {
       ...(wants('drain') && (await drainPhases(work))),
       ...(wants('steady') && { steady: await steadyPhases(work) }),
       ...(wants('receiver') && { receiver: await receiverPhase(work) }),
-      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
+      runtime: values.only === 'receiver' ? `node ${process.version}, the receiver's writer in this process (tsx)` : `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
     };
@@ -228,9 +228,9 @@ function printTable(r: BenchResult): void {
   }
   if (r.receiver) {
     const x = r.receiver;
-    console.log(`\n${line('receiver into PostgreSQL', 'batch writer', 'naive')}`);
-    console.log(line('readings/s', String(x.ours_readings_per_s), String(x.naive_readings_per_s)));
-    console.log(line('database bytes/reading', String(x.ours_db_bytes_per_reading), String(x.naive_db_bytes_per_reading)));
+    console.log(`\n${line('receiver into PostgreSQL', 'batch writer', '16 a commit', 'naive')}`);
+    console.log(line('readings/s', String(x.ours_readings_per_s), String(x.ours_grouped_readings_per_s), String(x.naive_readings_per_s)));
+    console.log(line('database bytes/reading', String(x.ours_db_bytes_per_reading), '', String(x.naive_db_bytes_per_reading)));
     console.log(`(${x.readings} readings in ${x.batches} batches, ${x.redelivered_batches} redelivered; naive stored ${x.naive_readings}) ${x.note}`);
   }
   console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);

@@ -1,6 +1,6 @@
 /**
  * `npm run fleet-sim -- [--gateways 200] [--processes 4] [--seconds 120] [--probes 4] [--hz 1]
- * [--receivers 2] [--settle-seconds 120] [--keep] [--json]`: simulated gateways (the real journal
+ * [--receivers 2] [--settle-seconds 120] [--end-to-end auto|off] [--keep] [--json]`: simulated gateways (the real journal
  * and uplink) against mosquitto, `coldgate receive` processes in one share group, PostgreSQL;
  * receivers and gateways killed, the broker restarted without persistence; then, from the
  * database, whether every committed seq landed exactly once (scripts/fleet/README.md).
@@ -12,7 +12,7 @@ import { FLEET_DEFAULTS, runFleet, type FleetResult } from './fleet/run.ts';
 function options() {
   const text = { type: 'string' } as const;
   const { values } = parseArgs({
-    options: { gateways: text, processes: text, seconds: text, probes: text, hz: text, receivers: text, 'settle-seconds': text, keep: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { gateways: text, processes: text, seconds: text, probes: text, hz: text, receivers: text, 'settle-seconds': text, 'end-to-end': text, keep: { type: 'boolean' }, json: { type: 'boolean' } },
   });
   const number = (name: 'gateways' | 'processes' | 'seconds' | 'probes' | 'hz' | 'receivers' | 'settle-seconds', fallback: number) => {
     const raw = values[name];
@@ -21,6 +21,8 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${raw}: expected a whole number of at least 1`);
     return n;
   };
+  const endToEnd = values['end-to-end'] ?? 'auto';
+  if (endToEnd !== 'auto' && endToEnd !== 'off') throw new Error(`--end-to-end ${endToEnd}: expected auto or off`);
   return {
     json: values.json === true,
     fleet: {
@@ -32,6 +34,7 @@ function options() {
       hz: number('hz', FLEET_DEFAULTS.hz),
       receivers: number('receivers', FLEET_DEFAULTS.receivers),
       settleSeconds: number('settle-seconds', FLEET_DEFAULTS.settleSeconds),
+      endToEnd: endToEnd as 'auto' | 'off',
       keep: values.keep === true,
     },
   };

@@ -30,6 +30,15 @@ describe('fleet-sim verdict (scripts/fleet/completeness.ts)', () => {
     expect(judge([], new Map()).pass).toBe(false);
     expect(judge([{ gatewayId: 'g', incarnation: 'i', lastSeq: 0 }], new Map([['g/i', ok]])).pass).toBe(false);
   });
+
+  it('a gap reason named a loss fails the verdict; otherwise the gap covers', () => {
+    const gapped = landed({ present: [[1, 4], [7, 10]], gaps: [{ fromSeq: 5, toSeq: 6, reason: 'not-held' }], contiguousThrough: 10 });
+    const reports = [{ gatewayId: 'g', incarnation: 'i', lastSeq: 10 }];
+    expect(judge(reports, new Map([['g/i', gapped]])).pass).toBe(true);
+    const strict = judge(reports, new Map([['g/i', gapped]]), ['not-held']);
+    expect(strict.pass).toBe(false);
+    expect(strict.problems).toEqual(['2 seqs of 1 gateways declared not-held: lost although they should have been kept (g)']);
+  });
 });
 
 describe('commit latency from /metrics (scripts/fleet/prometheus.ts)', () => {

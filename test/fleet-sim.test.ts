@@ -23,6 +23,7 @@ describe.runIf(peers)('fleet simulation (scripts/fleet-sim)', () => {
     expect(result.verdict.gatewaysOk).toBe(20);
     // Recovered, not excused: end-to-end mode keeps what the broker forgot, so no range is declared not-held.
     expect(result.verdict.coveredByGap, report).toEqual({});
+    expect(result.verdict.chain, report).toEqual({ ok: 20 });
     // The fleet produced: about 20 gateways x 4 readings a second x 40 s (the killed process lost 2 s).
     expect(result.figures.readingsLanded).toBeGreaterThan(20 * 4 * 30);
     expect(result.figures.commitLatencyMs.samples).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- --only receiver`: the receiver's ingest into PostgreSQL, its batch writer
- * (src/receiver/store.ts writeBatches: one transaction per group of batches, de-duplication
- * against the ledger of received ranges) against the naive way (one INSERT per reading with ON
+ * (src/receiver/store.ts writeBatches: one transaction per call, de-duplication against the
+ * ledger of received ranges; called once per message as `coldgate receive` does, and with
+ * `group` messages per call) against the naive way (one INSERT per reading with ON
  * CONFLICT DO NOTHING on a unique (gateway, incarnation, seq) index, one transaction per
  * batch, as a consumer that acks each MQTT message after its commit), in the same run, on the
  * same batches, into one real PostgreSQL server (test/helpers/postgres.ts, fsync on).
@@ -29,7 +30,7 @@ export interface ReceiverBenchOptions {
   gateways: number;
   /** Records per batch: a 5 s batch of 16 probes at 1 Hz is 80. */
   batchRecords: number;
-  /** Batches per writeBatches call (the receiver groups what arrived together). */
+  /** Batches per writeBatches call in the grouped run (`coldgate receive` writes one per call). */
   group: number;
   /** The naive way is slow: it gets the first this many batches, and rates are compared. */
   naiveBatches: number;
@@ -41,6 +42,7 @@ export interface ReceiverBenchResult {
   batches: number;
   redelivered_batches: number;
   ours_readings_per_s: number;
+  ours_grouped_readings_per_s: number;
   naive_readings_per_s: number;
   ours_db_bytes_per_reading: number;
   naive_db_bytes_per_reading: number;
@@ -58,6 +60,17 @@ CREATE INDEX naive_readings_gateway_ts ON naive_readings (gateway_id, ts);`;
 
 const NAIVE_INSERT = `INSERT INTO naive_readings (gateway_id, incarnation, seq, ts, tq, probe, compartment, value, quality, error)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (gateway_id, incarnation, seq) DO NOTHING`;
+
+/** Writes `batches` with writeBatches, `group` at a time; returns the seconds it took and checks that every reading landed once. */
+async function oursWrite(pool: pg.Pool, batches: DecodedBatch[], group: number, readings: number): Promise<number> {
+  await migrate(pool);
+  const t0 = performance.now();
+  for (let i = 0; i < batches.length; i += group) await writeBatches(pool, batches.slice(i, i + group));
+  const seconds = (performance.now() - t0) / 1000;
+  const rows = await rowsOf(pool, 'readings');
+  if (rows !== readings) throw new Error(`receiver bench: ours stored ${rows} readings of ${readings} (de-duplication or loss): fix src/receiver/store.ts before measuring it`);
+  return seconds;
+}
 
 /** The tables ours writes for readings: the rows, the ledger and the per-journal counters. */
 const OURS_TABLES = ['readings', 'received_ranges', 'incarnations', 'gateways', 'chain_batches'];
@@ -124,19 +137,15 @@ export async function receiverBench(opts: ReceiverBenchOptions): Promise<Receive
   const { batches, readings, redelivered } = await makeBatches(opts);
   const cluster = await startPg();
   const ours = new pg.Pool({ connectionString: cluster.url, max: 2 });
+  const grouped = new pg.Pool({ connectionString: await cluster.database('grouped'), max: 2 });
   const naive = new pg.Pool({ connectionString: await cluster.database('naive'), max: 2 });
   try {
-    await migrate(ours);
+    const oursSeconds = await oursWrite(ours, batches, 1, readings);
+    const groupedSeconds = await oursWrite(grouped, batches, opts.group, readings);
+
     await naive.query(NAIVE_SCHEMA);
-
-    let t0 = performance.now();
-    for (let i = 0; i < batches.length; i += opts.group) await writeBatches(ours, batches.slice(i, i + opts.group));
-    const oursSeconds = (performance.now() - t0) / 1000;
-    const oursRows = await rowsOf(ours, 'readings');
-    if (oursRows !== readings) throw new Error(`receiver bench: ours stored ${oursRows} readings of ${readings} (de-duplication or loss): fix src/receiver/store.ts before measuring it`);
-
     const naiveSet = batches.slice(0, opts.naiveBatches);
-    t0 = performance.now();
+    const t0 = performance.now();
     await naiveWrite(naive, naiveSet);
     const naiveSeconds = (performance.now() - t0) / 1000;
     const naiveRows = await rowsOf(naive, 'naive_readings');
@@ -151,14 +160,16 @@ export async function receiverBench(opts: ReceiverBenchOptions): Promise<Receive
       batches: batches.length,
       redelivered_batches: redelivered,
       ours_readings_per_s: Math.round(offered / oursSeconds),
+      ours_grouped_readings_per_s: Math.round(offered / groupedSeconds),
       naive_readings_per_s: Math.round(naiveOffered / naiveSeconds),
-      ours_db_bytes_per_reading: round((await bytesOf(ours, OURS_TABLES)) / oursRows),
+      ours_db_bytes_per_reading: round((await bytesOf(ours, OURS_TABLES)) / readings),
       naive_db_bytes_per_reading: round((await bytesOf(naive, ['naive_readings'])) / naiveRows),
       naive_readings: naiveRows,
-      note: `${opts.gateways} gateways, ${opts.batchRecords} readings a batch, ours ${opts.group} batches a transaction, naive one transaction a batch; one batch in 20 redelivered; bytes: pg_total_relation_size (heap, indexes, TOAST) after VACUUM / rows stored`,
+      note: `${opts.gateways} gateways, ${opts.batchRecords} readings a batch, ours one transaction a batch (as coldgate receive) and ${opts.group} a transaction (grouped), naive one transaction a batch; one batch in 20 redelivered; bytes: pg_total_relation_size (heap, indexes, TOAST) after VACUUM / rows stored`,
     };
   } finally {
     await ours.end();
+    await grouped.end();
     await naive.end();
     await cluster.stop();
   }

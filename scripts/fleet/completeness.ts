@@ -120,8 +120,12 @@ export function judgeGateway(report: JournalReport, landed: Landed | undefined):
   return { ...report, missing, duplicates, holes, contiguousThrough, chain, coveredByGap, ok };
 }
 
-/** `landed` is keyed `${gatewayId}/${incarnation}`. */
-export function judge(reports: readonly JournalReport[], landed: ReadonlyMap<string, Landed>): Verdict {
+/**
+ * `landed` is keyed `${gatewayId}/${incarnation}`. `lossReasons`: gap reasons that here mean a
+ * loss, not an excuse (with end-to-end mode on, a box keeps what is not committed, so a
+ * `not-held` range is data the system should have kept).
+ */
+export function judge(reports: readonly JournalReport[], landed: ReadonlyMap<string, Landed>, lossReasons: readonly string[] = []): Verdict {
   const gateways = reports.map((r) => judgeGateway(r, landed.get(`${r.gatewayId}/${r.incarnation}`)));
   const problems: string[] = [];
   for (const g of gateways.filter((v) => !v.ok).slice(0, 20)) {
@@ -139,6 +143,10 @@ export function judge(reports: readonly JournalReport[], landed: ReadonlyMap<str
   if (reports.length === 0 || gateways.some((g) => g.lastSeq === 0)) problems.push(`every gateway must have committed records: ${gateways.filter((g) => g.lastSeq === 0).length} of ${reports.length} committed none`);
   const coveredByGap: Record<string, number> = {};
   for (const g of gateways) for (const [reason, n] of Object.entries(g.coveredByGap)) coveredByGap[reason] = (coveredByGap[reason] ?? 0) + n;
+  for (const reason of lossReasons) {
+    const lost = gateways.filter((g) => g.coveredByGap[reason]);
+    if (lost.length) problems.push(`${coveredByGap[reason]} seqs of ${lost.length} gateways declared ${reason}: lost although they should have been kept (${lost.slice(0, 5).map((g) => g.gatewayId).join(', ')}${lost.length > 5 ? ', ...' : ''})`);
+  }
   const chain: Record<string, number> = {};
   for (const g of gateways) {
     const kind = g.chain.startsWith('broken') ? 'broken' : g.chain;

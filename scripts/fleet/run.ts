@@ -39,6 +39,8 @@ export interface FleetOptions {
   /** The receivers' reorder timeout and the boxes' resend wait: short, so a short run recovers. */
   reorderTimeoutMs: number;
   resendAfterMs: number;
+  /** The boxes' uplink.endToEnd.mode: `off` shows what the faults cost without the end-to-end acknowledgement. */
+  endToEnd: 'auto' | 'off';
   /** Keep the run's folder (logs, journals, the database) instead of removing it. */
   keep: boolean;
   /** Progress and the timeline, one line each. */
@@ -55,6 +57,7 @@ export const FLEET_DEFAULTS: Omit<FleetOptions, 'print'> = {
   settleSeconds: 120,
   reorderTimeoutMs: 5000,
   resendAfterMs: 5000,
+  endToEnd: 'auto',
   keep: false,
 };
 
@@ -112,7 +115,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   const cleanups: (() => Promise<void>)[] = [];
   let pass = false;
   try {
-    opts.print(`fleet-sim: ${opts.gateways} gateways in ${opts.processes} processes, ${opts.receivers} receivers, ${opts.seconds} s; folder ${dir}`);
+    opts.print(`fleet-sim: ${opts.gateways} gateways in ${opts.processes} processes, ${opts.receivers} receivers, ${opts.seconds} s, end-to-end ${opts.endToEnd}; folder ${dir}`);
     const cluster: PgCluster = await startPg();
     cleanups.push(() => cluster.stop());
     const pool = new pg.Pool({ connectionString: cluster.url, max: 4 });
@@ -136,7 +139,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       // fsync off: the faults kill processes, not the machine, and LevelDB's log write reaches the
       // kernel before a commit resolves; 200 fsyncing journals would measure this disk instead.
       journal: { fsync: false },
-      uplink: { batchIntervalMs: 1000, reconnectMaxMs: 5000, endToEnd: { mode: 'auto', resendAfterMs: opts.resendAfterMs } },
+      uplink: { batchIntervalMs: 1000, reconnectMaxMs: 5000, endToEnd: { mode: opts.endToEnd, resendAfterMs: opts.resendAfterMs } },
       logLevel: 'warn',
     };
     const workers = assign(opts.gateways, opts.processes, dir).map((gateways, i) => new FleetWorker(`gateways-${i + 1}`, { ...base, gateways }, path.join(logs, `gateways-${i + 1}.log`), ROOT));
@@ -202,7 +205,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
     timeline.log(`receivers settled after ${settleSeconds.toFixed(1)} s${settleSeconds >= opts.settleSeconds ? ' (timeout)' : ''}`);
     await Promise.all(receivers.map((r) => r.scrape()));
 
-    const verdict = judge(reports, await readLanded(pool));
+    // With end-to-end mode the boxes keep whatever is not committed: a not-held range is a loss.
+    const verdict = judge(reports, await readLanded(pool), opts.endToEnd === 'auto' ? ['not-held'] : []);
     pass = verdict.pass;
     const buckets = receivers.reduce((acc, r) => addBuckets(acc, r.commitBuckets()), new Map() as Buckets);
     const ms = (q: number) => {
