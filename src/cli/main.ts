@@ -52,6 +52,18 @@ export const COMMANDS: Record<string, { load: () => Promise<Command>; usage: str
                                     check a capture of MQTT batches (one JSON per line) against the hash chain
                                     and the signatures (PUBKEY: PEM file or raw base64); exit 1 names each problem`,
   },
+  receive: {
+    load: async () => (await import('./receive.ts')).receiveCommand,
+    usage: `receive --mqtt URL --db URL [--share GROUP] [--config FILE] [--metrics-port N] [--name NAME]
+                                    the cloud receiver: gateways' batches into PostgreSQL, each seq once (src/receiver)`,
+  },
+  'receiver status': { load: async () => (await import('./receive.ts')).receiverStatusCommand, usage: 'receiver status --db URL [--json] [--gateway ID]  per gateway: records, holes, gaps, chain, last batch' },
+  'receiver export': {
+    load: async () => (await import('./receive.ts')).receiverExportCommand,
+    usage: `receiver export --db URL --gateway ID --from T --to T --format csv
+                                    one gateway's readings from T (inclusive) to T (exclusive) as CSV`,
+  },
+  'receiver keys': { load: async () => (await import('./receive.ts')).receiverKeysCommand, usage: 'receiver keys add GATEWAY PUBKEY --db URL | list --db URL [--json]  the keys chains are checked with' },
 };
 
 const EXIT_CODES = 'exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config\n';
