@@ -101,7 +101,7 @@ describe('payload contract', () => {
     const doc = readFileSync(new URL('asyncapi.yaml', dir), 'utf8');
     expect(doc).toMatch(/^asyncapi: 3\.0\.0$/m);
     const topics = topicsFor('coldgate/v1', '{gatewayId}');
-    for (const topic of [topics.status, topics.latest, topics.telemetry, topics.events, `${topics.commands}{name}`, `${topics.replies}{id}`]) expect(doc).toContain(`address: ${topic}\n`);
+    for (const topic of [topics.status, topics.latest, topics.telemetry, topics.events, `${topics.commands}{name}`, `${topics.replies}{id}`, topics.committed, `${topics.commands}replay`, `${topics.replies}replay`]) expect(doc).toContain(`address: ${topic}\n`);
     expect(doc).toContain("$ref: './batch.schema.json'");
     expect(doc).toContain('content-encoding');
     expect(doc).toContain(`DICTID ${DICTIONARY_ID.toString(16)}`);

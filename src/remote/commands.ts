@@ -30,6 +30,7 @@ export const COMMAND_BODIES = {
   'ack-alarm': z.strictObject({ ...Common, alarmId: z.string().min(1).max(200), by: Who }),
   'start-trip': z.strictObject({ ...Common, by: Who }),
   'end-trip': z.strictObject({ ...Common, by: Who }),
+  'get-trip': z.strictObject({ ...Common, tripId: z.string().regex(TRIP_ID, 'expected a trip id as trips list shows it (letters, digits, "_", "." or "-")').describe('an archived trip') }),
   replay: z
     .strictObject({
       ...Common,
@@ -40,7 +41,6 @@ export const COMMAND_BODIES = {
     })
     .refine((b) => b.toSeq >= b.fromSeq, { message: 'must be at least fromSeq', path: ['toSeq'] })
     .refine((b) => b.toSeq - b.fromSeq <= MAX_REPLAY_SPAN, { message: `the range may span at most ${MAX_REPLAY_SPAN} seqs beyond fromSeq: ask per hole`, path: ['toSeq'] }),
-  'get-trip': z.strictObject({ ...Common, tripId: z.string().regex(TRIP_ID, 'expected a trip id as trips list shows it (letters, digits, "_", "." or "-")').describe('an archived trip') }),
 } as const;
 
 export type CommandName = keyof typeof COMMAND_BODIES;
