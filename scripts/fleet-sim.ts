@@ -1,6 +1,6 @@
 /**
  * `npm run fleet-sim -- [--gateways 200] [--processes 4] [--seconds 120] [--probes 4] [--hz 1]
- * [--receivers 2] [--settle-seconds 120] [--end-to-end auto|off] [--keep] [--json]`: simulated gateways (the real journal
+ * [--batch-interval-ms 5000] [--receivers 2] [--settle-seconds 120] [--end-to-end auto|off] [--keep] [--json]`: simulated gateways (the real journal
  * and uplink) against mosquitto, `coldgate receive` processes in one share group, PostgreSQL;
  * receivers and gateways killed, the broker restarted without persistence; then, from the
  * database, whether every committed seq landed exactly once (scripts/fleet/README.md).
@@ -12,9 +12,9 @@ import { FLEET_DEFAULTS, runFleet, type FleetResult } from './fleet/run.ts';
 function options() {
   const text = { type: 'string' } as const;
   const { values } = parseArgs({
-    options: { gateways: text, processes: text, seconds: text, probes: text, hz: text, receivers: text, 'settle-seconds': text, 'end-to-end': text, keep: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { gateways: text, processes: text, seconds: text, probes: text, hz: text, receivers: text, 'settle-seconds': text, 'batch-interval-ms': text, 'end-to-end': text, keep: { type: 'boolean' }, json: { type: 'boolean' } },
   });
-  const number = (name: 'gateways' | 'processes' | 'seconds' | 'probes' | 'hz' | 'receivers' | 'settle-seconds', fallback: number) => {
+  const number = (name: 'gateways' | 'processes' | 'seconds' | 'probes' | 'hz' | 'receivers' | 'settle-seconds' | 'batch-interval-ms', fallback: number) => {
     const raw = values[name];
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -32,6 +32,7 @@ function options() {
       seconds: number('seconds', FLEET_DEFAULTS.seconds),
       probes: number('probes', FLEET_DEFAULTS.probes),
       hz: number('hz', FLEET_DEFAULTS.hz),
+      batchIntervalMs: number('batch-interval-ms', FLEET_DEFAULTS.batchIntervalMs),
       receivers: number('receivers', FLEET_DEFAULTS.receivers),
       settleSeconds: number('settle-seconds', FLEET_DEFAULTS.settleSeconds),
       endToEnd: endToEnd as 'auto' | 'off',
@@ -47,7 +48,7 @@ function printSummary(r: FleetResult): void {
   console.log(`\n${r.pass ? 'PASS' : 'FAIL'}: ${v.gatewaysOk} of ${f.gateways} gateways complete; ${v.committed} records committed, ${v.missing} missing, ${v.duplicates} stored twice, covered by gaps: ${gaps}`);
   for (const p of v.problems) console.log(`  ${p}`);
   console.log(`chain (receivers' check) ${Object.entries(v.chain).map(([k, n]) => `${n} ${k}`).join(', ')}`);
-  console.log(`readings/s landed     ${f.landedReadingsPerSec} (offered ${f.offeredReadingsPerSec}; ${f.readingsLanded} readings in the database)`);
+  console.log(`readings/s landed     ${f.landedReadingsPerSec} (offered ${f.offeredReadingsPerSec}, batches every ${f.batchIntervalMs} ms; ${f.readingsLanded} readings in the database)`);
   console.log(`commit latency        p50 ${f.commitLatencyMs.p50 ?? '-'} ms, p99 ${f.commitLatencyMs.p99 ?? '-'} ms (${f.commitLatencyMs.samples} commits)`);
   console.log(`receivers' peak RSS   ${Object.entries(f.receiverPeakRssMib).map(([name, mib]) => `${name} ${mib} MiB`).join(', ')}`);
   console.log(`gateway process RSS   peak ${f.workerPeakRssMib} MiB (${Math.ceil(f.gateways / f.processes)} gateways each)`);

@@ -33,6 +33,8 @@ export interface FleetOptions {
   probes: number;
   /** Polls per second per gateway. */
   hz: number;
+  /** The boxes' uplink.batchIntervalMs (a box's default is 5000): shorter is more messages for the receivers. */
+  batchIntervalMs: number;
   receivers: number;
   /** After the fleet stops producing: how long the receivers may take to have every seq. */
   settleSeconds: number;
@@ -53,6 +55,7 @@ export const FLEET_DEFAULTS: Omit<FleetOptions, 'print'> = {
   seconds: 120,
   probes: 4,
   hz: 1,
+  batchIntervalMs: 5000,
   receivers: 2,
   settleSeconds: 120,
   reorderTimeoutMs: 5000,
@@ -70,6 +73,7 @@ export interface FleetResult {
     processes: number;
     receivers: number;
     seconds: number;
+    batchIntervalMs: number;
     offeredReadingsPerSec: number;
     /** Readings rows that landed while the fleet produced, per second (from the database). */
     landedReadingsPerSec: number;
@@ -139,7 +143,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       // fsync off: the faults kill processes, not the machine, and LevelDB's log write reaches the
       // kernel before a commit resolves; 200 fsyncing journals would measure this disk instead.
       journal: { fsync: false },
-      uplink: { batchIntervalMs: 1000, reconnectMaxMs: 5000, endToEnd: { mode: opts.endToEnd, resendAfterMs: opts.resendAfterMs } },
+      uplink: { batchIntervalMs: opts.batchIntervalMs, reconnectMaxMs: 5000, endToEnd: { mode: opts.endToEnd, resendAfterMs: opts.resendAfterMs } },
       logLevel: 'warn',
     };
     const workers = assign(opts.gateways, opts.processes, dir).map((gateways, i) => new FleetWorker(`gateways-${i + 1}`, { ...base, gateways }, path.join(logs, `gateways-${i + 1}.log`), ROOT));
@@ -223,6 +227,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         processes: opts.processes,
         receivers: opts.receivers,
         seconds: opts.seconds,
+        batchIntervalMs: opts.batchIntervalMs,
         offeredReadingsPerSec: opts.gateways * opts.probes * opts.hz,
         landedReadingsPerSec: Math.round((landedAtStop - landedAtWarm) / (stopAt - warmAt)),
         readingsLanded: await countReadings(pool),
