@@ -1,8 +1,9 @@
 /**
  * Reads back from the receiver's database what landed, per (gateway, incarnation), in the
  * shape completeness.ts judges. Tables and their meaning: src/receiver/README.md and
- * src/receiver/sql/. Seqs are counted over the record tables themselves (readings, positions,
- * events), not the receiver's ledger, so a record stored twice shows even if the ledger says once.
+ * src/receiver/sql/. Seqs are counted over the stable views consumers query (coldgate_readings,
+ * coldgate_positions, coldgate_events), not the receiver's ledger, so a record stored twice
+ * shows even if the ledger says once. Gaps come from the table: the view has no `covers`.
  */
 import type pg from 'pg';
 import { gatewayStatus } from '../../src/receiver/status.ts';
@@ -10,9 +11,9 @@ import type { Landed, Range } from './completeness.ts';
 
 const ISLANDS = `
 WITH s AS (
-  SELECT gateway_id, incarnation, seq FROM readings
-  UNION ALL SELECT gateway_id, incarnation, seq FROM positions
-  UNION ALL SELECT gateway_id, incarnation, seq FROM events
+  SELECT gateway_id, incarnation, seq FROM coldgate_readings
+  UNION ALL SELECT gateway_id, incarnation, seq FROM coldgate_positions
+  UNION ALL SELECT gateway_id, incarnation, seq FROM coldgate_events
 ), c AS (
   SELECT gateway_id, incarnation, seq, count(*) AS n FROM s GROUP BY 1, 2, 3
 ), i AS (
