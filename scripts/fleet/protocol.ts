@@ -40,6 +40,6 @@ export type ParentMessage =
   | { type: 'close' };
 
 export type WorkerMessage =
-  /** Every journal open, every uplink started; `publicKeys`: per gateway its box key's public half, SPKI PEM (src/chain/keys.ts). */
-  | { type: 'ready'; publicKeys: Record<string, string> }
+  /** Every journal open, every uplink started. */
+  | { type: 'ready' }
   | { type: 'report'; journals: JournalReport[] };

@@ -107,7 +107,7 @@ async function settled(pool: pg.Pool, reports: JournalReport[]): Promise<boolean
   });
 }
 
-const countReadings = async (pool: pg.Pool) => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0]!.n);
+const countReadings = async (pool: pg.Pool) => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM coldgate_readings')).rows[0]!.n);
 
 export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   if (opts.processes < 1 || opts.gateways < opts.processes) throw new Error(`--gateways ${opts.gateways} --processes ${opts.processes}: need at least one gateway per process`);
@@ -146,10 +146,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       uplink: { batchIntervalMs: opts.batchIntervalMs, reconnectMaxMs: 5000, endToEnd: { mode: opts.endToEnd, resendAfterMs: opts.resendAfterMs } },
       logLevel: 'warn',
     };
-    const workers = assign(opts.gateways, opts.processes, dir).map((gateways, i) => new FleetWorker(`gateways-${i + 1}`, { ...base, gateways }, path.join(logs, `gateways-${i + 1}.log`), ROOT));
+    const shares = assign(opts.gateways, opts.processes, dir);
+    // Keys made and registered before the first batch, so that the receivers check every chain from its start.
+    await registerKeys(pool, shares.flat());
+    const workers = shares.map((gateways, i) => new FleetWorker(`gateways-${i + 1}`, { ...base, gateways }, path.join(logs, `gateways-${i + 1}.log`), ROOT));
     cleanups.push(async () => void (await Promise.all(workers.map((w) => w.close()))));
     await Promise.all(workers.map((w) => w.start()));
-    await registerKeys(pool, Object.assign({}, ...workers.map((w) => w.publicKeys)) as Record<string, string>);
 
     let workerPeakRss = 0;
     const scraper = setInterval(() => {

@@ -27,7 +27,6 @@ export class SimGateway {
     readonly spec: SimGatewaySpec,
     private readonly journal: Journal,
     private readonly uplink: Uplink,
-    readonly publicKey: string,
     private readonly opts: WorkerOptions,
     private readonly log: Logger,
   ) {
@@ -36,6 +35,7 @@ export class SimGateway {
 
   static async start(spec: SimGatewaySpec, opts: WorkerOptions, log: Logger): Promise<SimGateway> {
     const journal = await Journal.open(spec.dataDir, JournalConfig.parse(opts.journal), log.child({ mod: 'journal' }));
+    // fleet-sim made and registered it (keys.ts); a box makes it at its first start the same way.
     const { key } = ensureBoxKey(keysDir(spec.dataDir));
     let onCommand: (command: IncomingCommand) => void = () => undefined;
     const uplink = new Uplink(UplinkConfig.parse({ url: opts.url, ...opts.uplink }), {
@@ -47,7 +47,7 @@ export class SimGateway {
       latest: () => ({ doc: { gatewayId: spec.gatewayId }, changeKey: '' }),
       onCommand: (command) => onCommand(command),
     });
-    const gateway = new SimGateway(spec, journal, uplink, key.publicKey.export({ format: 'pem', type: 'spki' }).toString(), opts, log);
+    const gateway = new SimGateway(spec, journal, uplink, opts, log);
     onCommand = (command) => void gateway.command(command);
     uplink.start();
     gateway.produce();

@@ -15,7 +15,7 @@ const log = pino({ level: opts.logLevel, base: { worker: process.pid }, redact: 
 const send = (message: WorkerMessage) => process.send!(message);
 
 const gateways = await Promise.all(opts.gateways.map((spec) => SimGateway.start(spec, opts, log.child({ gatewayId: spec.gatewayId }))));
-send({ type: 'ready', publicKeys: Object.fromEntries(gateways.map((g) => [g.spec.gatewayId, g.publicKey])) });
+send({ type: 'ready' });
 
 process.on('message', (message: ParentMessage) => {
   void (async () => {

@@ -8,8 +8,6 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.t
 /** The parent's handle on one process of simulated gateways (worker.ts). */
 export class FleetWorker {
   private readonly managed: Managed;
-  /** Per gateway its box key (raw, base64), from the last `ready`. */
-  publicKeys: Record<string, string> = {};
 
   constructor(name: string, opts: WorkerOptions, logFile: string, root: string) {
     this.managed = new Managed(name, [process.execPath, '--import', 'tsx', WORKER, JSON.stringify(opts)], logFile, { cwd: root, ipc: true });
@@ -21,9 +19,7 @@ export class FleetWorker {
 
   /** Starts it (again, on the same data folders) and waits until every gateway runs. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const proc = this.managed.start();
-    const ready = await this.next(proc, 'ready', timeoutMs);
-    this.publicKeys = ready.publicKeys;
+    await this.next(this.managed.start(), 'ready', timeoutMs);
   }
 
   kill9(): Promise<void> {
