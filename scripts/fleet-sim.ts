@@ -7,7 +7,7 @@
  * Exit 0 on PASS, 1 on FAIL, 2 on bad options.
  */
 import { parseArgs } from 'node:util';
-import { FLEET_DEFAULTS, runFleet, type FleetResult } from './fleet/run.ts';
+import { FLEET_DEFAULTS, fleetProblems, runFleet, type FleetResult } from './fleet/run.ts';
 
 function options() {
   const text = { type: 'string' } as const;
@@ -23,22 +23,22 @@ function options() {
   };
   const endToEnd = values['end-to-end'] ?? 'auto';
   if (endToEnd !== 'auto' && endToEnd !== 'off') throw new Error(`--end-to-end ${endToEnd}: expected auto or off`);
-  return {
-    json: values.json === true,
-    fleet: {
-      ...FLEET_DEFAULTS,
-      gateways: number('gateways', FLEET_DEFAULTS.gateways),
-      processes: number('processes', FLEET_DEFAULTS.processes),
-      seconds: number('seconds', FLEET_DEFAULTS.seconds),
-      probes: number('probes', FLEET_DEFAULTS.probes),
-      hz: number('hz', FLEET_DEFAULTS.hz),
-      batchIntervalMs: number('batch-interval-ms', FLEET_DEFAULTS.batchIntervalMs),
-      receivers: number('receivers', FLEET_DEFAULTS.receivers),
-      settleSeconds: number('settle-seconds', FLEET_DEFAULTS.settleSeconds),
-      endToEnd: endToEnd as 'auto' | 'off',
-      keep: values.keep === true,
-    },
+  const fleet = {
+    ...FLEET_DEFAULTS,
+    gateways: number('gateways', FLEET_DEFAULTS.gateways),
+    processes: number('processes', FLEET_DEFAULTS.processes),
+    seconds: number('seconds', FLEET_DEFAULTS.seconds),
+    probes: number('probes', FLEET_DEFAULTS.probes),
+    hz: number('hz', FLEET_DEFAULTS.hz),
+    batchIntervalMs: number('batch-interval-ms', FLEET_DEFAULTS.batchIntervalMs),
+    receivers: number('receivers', FLEET_DEFAULTS.receivers),
+    settleSeconds: number('settle-seconds', FLEET_DEFAULTS.settleSeconds),
+    endToEnd: endToEnd as 'auto' | 'off',
+    keep: values.keep === true,
   };
+  const problems = fleetProblems(fleet);
+  if (problems.length) throw new Error(problems.join('; '));
+  return { json: values.json === true, fleet };
 }
 
 function printSummary(r: FleetResult): void {

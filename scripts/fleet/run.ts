@@ -109,9 +109,17 @@ async function settled(pool: pg.Pool, reports: JournalReport[]): Promise<boolean
 
 const countReadings = async (pool: pg.Pool) => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM coldgate_readings')).rows[0]!.n);
 
+/** What makes a fleet impossible, one line each, naming the options (empty: fine). */
+export function fleetProblems(opts: Omit<FleetOptions, 'print'>): string[] {
+  return [
+    opts.gateways < opts.processes && `--gateways ${opts.gateways} --processes ${opts.processes}: need at least one gateway per process`,
+    opts.receivers < 2 && `--receivers ${opts.receivers}: the share group needs at least 2`,
+  ].filter((p): p is string => typeof p === 'string');
+}
+
 export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
-  if (opts.processes < 1 || opts.gateways < opts.processes) throw new Error(`--gateways ${opts.gateways} --processes ${opts.processes}: need at least one gateway per process`);
-  if (opts.receivers < 2) throw new Error(`--receivers ${opts.receivers}: the share group needs at least 2`);
+  const problems = fleetProblems(opts);
+  if (problems.length) throw new Error(problems.join('; '));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coldgate-fleet-'));
   const logs = path.join(dir, 'logs');
   mkdirSync(logs);
