@@ -179,13 +179,13 @@ export class Uplink {
   start(): void {
     const options = this.options();
     this.unsubscribeCommit = this.deps.journal.onCommit((lane) => (lane === 'events' ? this.pumpSoon() : this.scheduleBatch()));
-    this.mark.load().then(
-      () => this.stopped || this.connect(options),
-      (err: Error) => {
-        this.deps.log.error({ err: err.message }, 'end-to-end mark unreadable: acking on PUBACK until a receiver answers');
-        if (!this.stopped) this.connect(options);
-      },
-    );
+    const connect = () => {
+      if (!this.stopped) this.connect(options);
+    };
+    this.mark.load().then(connect, (err: Error) => {
+      this.deps.log.error({ err: err.message }, 'end-to-end mark unreadable: acking on PUBACK until a receiver answers');
+      connect();
+    });
   }
 
   private connect(options: IClientOptions): void {
@@ -483,7 +483,8 @@ export class Uplink {
     for (const lane of LANES) if (held[lane].length > 0) this.replays.request(lane);
     const resending = unionRanges(held.events, held.telemetry);
     const notHeld = end >= req.fromSeq ? missingRanges(resending, req.fromSeq, end) : [];
-    this.deps.log.info({ by: req.by, fromSeq: req.fromSeq, toSeq: req.toSeq, resending, notHeld }, 'replay requested');
+    // The first ranges say enough; a fragmented answer would make a long line.
+    this.deps.log.info({ by: req.by, fromSeq: req.fromSeq, toSeq: req.toSeq, resending: resending.slice(0, 10), notHeld: notHeld.slice(0, 10) }, 'replay requested');
     return { schema: REPLAY_SCHEMA, gatewayId: this.deps.gatewayId, incarnation: this.source.incarnation, fromSeq: req.fromSeq, toSeq: req.toSeq, resending, notHeld };
   }
 
