@@ -37,7 +37,8 @@ export class SimGateway {
     const journal = await Journal.open(spec.dataDir, JournalConfig.parse(opts.journal), log.child({ mod: 'journal' }));
     // fleet-sim made and registered it (keys.ts); a box makes it at its first start the same way.
     const { key } = ensureBoxKey(keysDir(spec.dataDir));
-    let onCommand: (command: IncomingCommand) => void = () => undefined;
+    // Commands come only after uplink.start(), when the gateway below exists.
+    let gateway: SimGateway | undefined;
     const uplink = new Uplink(UplinkConfig.parse({ url: opts.url, ...opts.uplink }), {
       journal,
       key,
@@ -45,10 +46,9 @@ export class SimGateway {
       gatewayId: spec.gatewayId,
       version: 'fleet-sim',
       latest: () => ({ doc: { gatewayId: spec.gatewayId }, changeKey: '' }),
-      onCommand: (command) => onCommand(command),
+      onCommand: (command) => gateway?.command(command).catch((err: Error) => log.error({ err: err.message, command: command.name }, 'command failed')),
     });
-    const gateway = new SimGateway(spec, journal, uplink, opts, log);
-    onCommand = (command) => void gateway.command(command);
+    gateway = new SimGateway(spec, journal, uplink, opts, log);
     uplink.start();
     gateway.produce();
     return gateway;
