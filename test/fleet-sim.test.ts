@@ -17,7 +17,7 @@ describe.runIf(peers)('fleet simulation (scripts/fleet-sim)', () => {
     const result = await runFleet({ ...FLEET_DEFAULTS, gateways: 20, processes: 2, seconds: 40, settleSeconds: 30, print: (line) => lines.push(line) });
     const report = `${lines.join('\n')}\n${JSON.stringify(result.verdict, null, 2)}`;
     // Each fault happened, in order (a run that skipped one would prove less).
-    expect(result.timeline.map((e) => e.what.replace(/\d+/g, 'N')), report).toEqual(expect.arrayContaining(['kill -N receiver-N', 'broker stopped (no persistence: the receivers\' queues are gone)', 'kill -N gateways-N']));
+    expect(result.timeline.map((e) => e.what.replace(/\d+/g, 'N')), report).toEqual(expect.arrayContaining(['kill -N receiver-N', expect.stringMatching(/^broker stopped/), 'kill -N gateways-N']));
     expect(result.verdict.problems, report).toEqual([]);
     expect(result.pass, report).toBe(true);
     expect(result.verdict.gatewaysOk).toBe(20);

@@ -23,6 +23,8 @@ import type { JournalReport, WorkerOptions } from './protocol.ts';
 import { ReceiverProc } from './receivers.ts';
 import { FleetWorker } from './workers.ts';
 
+/** How long mosquitto may take to exit on SIGTERM before it is killed. */
+const BROKER_TERM_MS = 10_000;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface FleetOptions {
@@ -190,8 +192,10 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
     await Promise.all(receivers.map((r) => r.stop()));
     timeline.log('receivers stopped');
     await sleep(2000);
-    await broker.stop();
-    timeline.log('broker stopped (no persistence: the receivers\' queues are gone)');
+    // mosquitto 2.0.11 was once seen not to exit on SIGTERM for minutes with the receivers' queues full: then it is killed.
+    const termed = await Promise.race([broker.stop('SIGTERM').then(() => true), sleep(BROKER_TERM_MS).then(() => false)]);
+    if (!termed) await broker.stop('SIGKILL');
+    timeline.log(`broker stopped${termed ? '' : ` (SIGKILL: no exit within ${BROKER_TERM_MS / 1000} s of SIGTERM)`} (no persistence: the receivers' queues are gone)`);
     await sleep(1000);
     await broker.start();
     timeline.log('broker started');
