@@ -8,13 +8,18 @@
  * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
  * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
  * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
+ * Then the receiver (bench/receiver.ts): its batch writer into PostgreSQL against one INSERT per
+ * reading with ON CONFLICT, readings/s and database bytes per reading.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
  * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size),
- * --only drain|steady|chain|trip-export (comma-separated for several), --case N (one trip case, scripts/bench/trips.ts).
+ * --only drain|steady|chain|trip-export|receiver (comma-separated for several), --case N (one trip case, scripts/bench/trips.ts).
  * `chain` (scripts/bench/chain.ts): the hash chain's cost per reading, journal ingest with and
  * without it. `trip-export` (scripts/bench/trips.ts): a 24 h trip of 32 probes at 1 Hz (and of 8
  * probes a minute) archived, exported as csv, html and bundle, the bundle verified, each in a
  * process of its own: seconds, peak RSS, archived bytes per reading and per trip-day.
+ * `receiver` (scripts/bench/receiver.ts): the receiver's batch writer into PostgreSQL against one
+ * INSERT per reading with ON CONFLICT, readings/s and database bytes per reading;
+ * --receiver-readings N (400,000; the naive way gets a quarter).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +32,7 @@ import { freePort } from '../test/helpers/net.ts';
 import { countingRelay, printResult, PROBES, type PhaseResult } from './bench/common.ts';
 import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
+import { receiverBench, type ReceiverBenchResult } from './bench/receiver.ts';
 import { steady, type SteadyResult } from './bench/steady.ts';
 import { chainCost } from './bench/chain.ts';
 import { archiveTrip, exportTrip, TRIP_CASES, verifyTrip } from './bench/trips.ts';
@@ -47,10 +53,11 @@ const { values } = parseArgs({
     probes: { type: 'string' },
     case: { type: 'string' },
     format: { type: 'string' },
+    'receiver-readings': { type: 'string', default: '400000' },
   },
 });
 /** Which groups of phases run: all by default. */
-const ONLY = new Set(values.only?.split(',') ?? ['drain', 'steady', 'chain', 'trip-export']);
+const ONLY = new Set(values.only?.split(',') ?? ['drain', 'steady', 'chain', 'trip-export', 'receiver']);
 
 const ROOT = path.resolve(path.dirname(SELF), '..');
 /**
@@ -180,8 +187,20 @@ async function tripPhases(work: string): Promise<Record<string, unknown>[]> {
   return out;
 }
 
+/** The receiver's batch writer against the naive INSERT per reading (bench/receiver.ts), in this process: the database does the work. */
+async function receiverPhase(work: string): Promise<ReceiverBenchResult> {
+  const gateways = 20;
+  const batchRecords = 80;
+  // Whole batches per gateway, so that every gateway sends the same.
+  const perGateway = Math.max(1, Math.round(Number(values['receiver-readings']) / gateways / batchRecords)) * batchRecords;
+  progress(`receiver: ${perGateway * gateways} readings from ${gateways} gateways into PostgreSQL, batch writer against one INSERT per reading`);
+  const batches = (perGateway * gateways) / batchRecords;
+  return receiverBench({ readingsPerGateway: perGateway, gateways, batchRecords, group: 16, naiveBatches: Math.ceil(batches / 4), workDir: path.join(work, 'receiver') });
+}
+
 async function main(): Promise<void> {
-  await bundle();
+  if (values.only !== undefined && !['drain', 'steady', 'receiver'].includes(values.only)) throw new Error(`--only ${values.only}: expected drain, steady or receiver`);
+  if (values.only !== 'receiver') await bundle();
   const work = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bench-'));
   try {
     const result = {
@@ -189,7 +208,8 @@ async function main(): Promise<void> {
       ...(ONLY.has('steady') && { steady: await steadyPhases(work) }),
       ...(ONLY.has('chain') && { chain: await phase<Record<string, number>>('chain', work) }),
       ...(ONLY.has('trip-export') && { trips: await tripPhases(work) }),
-      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs)`,
+      ...(ONLY.has('receiver') && { receiver: await receiverPhase(work) }),
+      runtime: `node ${process.version} ${serviceNodeOptions().join(' ')} (the service's), on an esbuild bundle, as the service runs (dist/coldgate.mjs); the receiver's writer runs in this process (tsx)`,
       cpus: os.cpus().length,
       loadavg_1m: round(os.loadavg()[0]!, 2),
     };
@@ -201,7 +221,7 @@ async function main(): Promise<void> {
   if (values.all) runOthers();
 }
 
-type BenchResult = Record<string, unknown> & { steady?: SteadyResult[]; chain?: Record<string, number>; trips?: Record<string, unknown>[] };
+type BenchResult = Record<string, unknown> & { steady?: SteadyResult[]; chain?: Record<string, number>; trips?: Record<string, unknown>[]; receiver?: ReceiverBenchResult };
 
 function printTable(r: BenchResult): void {
   const line = (a: string, ...cols: string[]) => `${a.padEnd(32)}${cols.map((c) => c.padStart(14)).join('')}`;
@@ -251,6 +271,13 @@ function printTable(r: BenchResult): void {
     console.log(`  archived ${x.archived_bytes} B = ${x.bytes_per_reading} B/reading, ${x.bytes_per_trip_day} B per trip-day; archiving ${x.archive_s} s, peak RSS ${x.peak_rss_mb_before_archiving} -> ${x.peak_rss_mb} MB; chain runs ${x.chain_runs}, unchained ${x.unchained}`);
     for (const [format, e] of Object.entries(x.exports)) console.log(`  export ${format}: ${e.export_s} s, ${e.bytes} B, peak RSS ${e.peak_rss_mb} MB`);
     console.log(`  verify bundle: ${x.verify.verify_s} s, peak RSS ${x.verify.peak_rss_mb} MB`);
+  }
+  if (r.receiver) {
+    const x = r.receiver;
+    console.log(`\n${line('receiver into PostgreSQL', 'batch writer', '16 a commit', 'naive')}`);
+    console.log(line('readings/s', String(x.ours_readings_per_s), String(x.ours_grouped_readings_per_s), String(x.naive_readings_per_s)));
+    console.log(line('database bytes/reading', String(x.ours_db_bytes_per_reading), '', String(x.naive_db_bytes_per_reading)));
+    console.log(`(${x.readings} readings in ${x.batches} batches, ${x.redelivered_batches} redelivered; naive stored ${x.naive_readings}) ${x.note}`);
   }
   console.log(`runtime: ${r.runtime}; ${r.cpus} cpus, load ${r.loadavg_1m}`);
 }
