@@ -52,7 +52,7 @@ describe('rules config: defaults and presets', () => {
     const { config } = parseConfig({ ...base, inputs: [{ id: 'rear', bus: 'b', unit: 1, address: 3 }], ...compartment({ preset: 'frozen', door: { input: 'rear' } }) }, 'ok.json');
     expect(config.compartments[0]).toMatchObject({ combine: 'max', delaySec: 300, clearDelaySec: 120, hysteresis: 0.5, latch: true, door: { input: 'rear', afterMin: 5, maxMin: 30 } });
     expect(config.inputs[0]).toMatchObject({ function: 2, invert: false });
-    expect(config.trips).toEqual({ autoStart: true, autoEnd: true, confirmSec: 15 });
+    expect(config.trips).toEqual({ autoStart: true, autoEnd: true, confirmSec: 15, calibrationMaxAgeDays: 365 });
     expect(config.healthAlarms.journalFull).toEqual({ enabled: true, afterSec: 0, severity: 'warning', percent: 90 });
   });
 

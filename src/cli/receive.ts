@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { parsePublicKey } from '../chain/keys.ts';
 import { ConfigError } from '../config/errors.ts';
 import { createLogger } from '../core/log.ts';
@@ -7,6 +7,7 @@ import { loadReceiverConfig, type ReceiverConfig } from '../receiver/config.ts';
 import { exportReadingsCsv } from '../receiver/export-csv.ts';
 import { addGatewayKey, listGatewayKeys } from '../receiver/keys-table.ts';
 import { migrate } from '../receiver/migrate.ts';
+import { openPool } from '../receiver/pool.ts';
 import { startReceiver } from '../receiver/receiver.ts';
 import { gatewayStatus, type GatewayStatus } from '../receiver/status.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIo } from './io.ts';
@@ -24,7 +25,7 @@ function need(io: CommandIo, command: string, value: string | undefined, flag: s
 
 /** Runs `work` with a pool on `url`; a database that cannot be reached is one line naming it. */
 async function withDb(io: CommandIo, command: string, url: string, work: (pool: pg.Pool) => Promise<number>): Promise<number> {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = await openPool(url, 2);
   pool.on('error', () => undefined);
   try {
     await migrate(pool);

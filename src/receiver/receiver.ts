@@ -1,5 +1,5 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
-import pg from 'pg';
+import type pg from 'pg';
 import { silentLogger, type Logger } from '../core/log.ts';
 import { formatIssues } from '../config/errors.ts';
 import { decodeJson } from '../uplink/decode.ts';
@@ -12,6 +12,7 @@ import { HoleTracker } from './holes.ts';
 import { readBatch, Refused, type RefusedKind } from './inbound.ts';
 import { newMetrics, observeCommit, serveMetrics, type ReceiverMetrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
+import { openPool } from './pool.ts';
 import { notHeldOf, ReplayReply, REPLAY_SCHEMA } from './replay.ts';
 import { declareNotHeld, writeBatches, type JournalResult } from './store.ts';
 
@@ -45,7 +46,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const cfg = ReceiverConfig.parse(opts.config ?? {});
   const log = (opts.log ?? silentLogger).child({ receiver: cfg.name });
   const ownPool = typeof opts.db === 'string';
-  const pool = typeof opts.db === 'string' ? new pg.Pool({ connectionString: opts.db, max: 4 }) : opts.db;
+  const pool = typeof opts.db === 'string' ? await openPool(opts.db, 4) : opts.db;
   // An idle connection that the server drops (a restart) emits here; the next query reconnects.
   pool.on('error', (err) => log.warn({ err: err.message }, 'database connection lost'));
   const m = newMetrics();
