@@ -6,6 +6,9 @@
  * CommonJS dependency mqemitter (used by nothing else) stands for it.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const loadedPackages = (script: string): string[] => {
@@ -46,5 +49,21 @@ describe('the runtime loads only what it runs', () => {
       const b = await startEmbeddedBroker('127.0.0.1', 0, silentLogger);
       await b.close();${LIST}`);
     expect(loaded).toContain('mqemitter');
+  });
+});
+
+describe('the service bundle (dist/coldgate.mjs)', () => {
+  it('loads the PostgreSQL client only when a receiver command runs: pg is a dynamic import, never a static one', async () => {
+    // @ts-expect-error scripts/build.mjs is plain JavaScript without types
+    const { bundle } = (await import('../scripts/build.mjs')) as { bundle: (outfile: string) => Promise<{ outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[] }> }> };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coldgate-bundle-'));
+    try {
+      const meta = await bundle(path.join(dir, 'coldgate.mjs'));
+      const pgImports = Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.path === 'pg'));
+      expect(pgImports.length).toBeGreaterThan(0);
+      expect(pgImports.map((i) => i.kind)).toEqual(pgImports.map(() => 'dynamic-import'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
