@@ -8,5 +8,5 @@ out=.vitest-results.json
 rm -f "$out"
 npx vitest run --config test/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$out" "$@"
 rc=$?
-node scripts/test-summary.mjs "$out" || rc=1
+node scripts/test-summary.mjs "$out" "$rc" || rc=1
 exit $rc

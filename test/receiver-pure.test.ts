@@ -103,4 +103,22 @@ describe('CommittedPublisher', () => {
       vi.useRealTimers();
     }
   });
+
+  it('on close publishes what is pending and nothing after (a commit that lands while the receiver stops must not publish on an ended client)', () => {
+    vi.useFakeTimers();
+    try {
+      const sent: CommittedMessage[] = [];
+      const p = new CommittedPublisher(500, (m) => sent.push(m), () => Date.now());
+      p.offer('v', 'a', 10);
+      p.offer('v', 'a', 20);
+      p.close();
+      expect(sent.map((m) => m.contiguousThrough)).toEqual([10, 20]);
+      p.offer('v', 'a', 30);
+      p.offer('w', 'a', 1);
+      vi.advanceTimersByTime(5000);
+      expect(sent.map((m) => m.contiguousThrough)).toEqual([10, 20]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -24,6 +24,7 @@ interface Slot {
 
 export class CommittedPublisher {
   private readonly slots = new Map<string, Slot>();
+  private closed = false;
 
   constructor(
     private readonly everyMs: number,
@@ -37,6 +38,8 @@ export class CommittedPublisher {
    * messages); without it, it would resend them forever.
    */
   offer(gatewayId: string, incarnation: string, contiguousThrough: number, repeat = false): void {
+    // A transaction that commits while the receiver stops: its value is stored, the next receiver publishes it.
+    if (this.closed) return;
     let slot = this.slots.get(gatewayId);
     if (!slot) this.slots.set(gatewayId, (slot = { incarnation, contiguousThrough, lastAt: -Infinity, pending: false }));
     else if (slot.incarnation === incarnation && !slot.pending && (contiguousThrough < slot.contiguousThrough || (contiguousThrough === slot.contiguousThrough && !repeat))) return;
@@ -58,8 +61,9 @@ export class CommittedPublisher {
     this.publish({ schema: COMMITTED_SCHEMA, gatewayId, incarnation: slot.incarnation, contiguousThrough: slot.contiguousThrough, at: new Date(slot.lastAt).toISOString() });
   }
 
-  /** Publishes what is pending now (on stop). */
-  flushAll(): void {
+  /** Publishes what is pending now and nothing after (on stop, before the MQTT client ends). */
+  close(): void {
+    this.closed = true;
     for (const [g, slot] of this.slots) {
       clearTimeout(slot.timer);
       this.flush(g, slot);

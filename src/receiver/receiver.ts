@@ -222,7 +222,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
       stopping = true;
       clearInterval(scanTimer);
       retry.stop();
-      committed.flushAll();
+      committed.close();
       // Pending committed messages get a moment to go out; a broker that is away gets no more.
       const ended = new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       if ((await Promise.race([ended.then(() => true), sleepPlain(2000).then(() => false)])) === false) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
