@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { complement, judge, merge, type Landed } from '../scripts/fleet/completeness.ts';
+import { judge, type Landed } from '../scripts/fleet/completeness.ts';
 import { histogram, quantile } from '../scripts/fleet/prometheus.ts';
 
 const landed = (over: Partial<Landed>): Landed => ({ present: [], duplicates: [], gaps: [], holes: [], contiguousThrough: 0, chain: 'ok', ...over });
 
 describe('fleet-sim verdict (scripts/fleet/completeness.ts)', () => {
-  it('merges ranges and finds what 1..N leaves out', () => {
-    expect(merge([[7, 9], [1, 4], [5, 5], [8, 12]])).toEqual([[1, 5], [7, 12]]);
-    expect(complement([[2, 3], [6, 8]], 10)).toEqual([[1, 1], [4, 5], [9, 10]]);
-    expect(complement([], 3)).toEqual([[1, 3]]);
-  });
-
   it('the worked example: a missing seq and a duplicate fail, a declared gap covers', () => {
     const v = judge([{ gatewayId: 'g', incarnation: 'i', lastSeq: 10 }], new Map([['g/i', landed({ present: [[1, 4], [7, 9]], duplicates: [3], gaps: [{ fromSeq: 5, toSeq: 6, reason: 'not-held' }], contiguousThrough: 9 })]]));
     expect(v.pass).toBe(false);

@@ -7,9 +7,10 @@
  * second time, and a gap `not-held` 5-6. Then missing is [[10, 10]], duplicates [3], covered by
  * gaps 2, and the gateway fails (missing and duplicate).
  */
+import { holes as missingFrom, union, type Range } from '../../src/receiver/ranges.ts';
 import type { JournalReport } from './protocol.ts';
 
-export type Range = [number, number];
+export type { Range };
 
 /** What the database says about one (gateway, incarnation). */
 export interface Landed {
@@ -53,36 +54,11 @@ export interface Verdict {
   problems: string[];
 }
 
-/** Sorted, merged copy of `ranges`. */
-export function merge(ranges: readonly Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: Range[] = [];
-  for (const [a, b] of sorted) {
-    const last = out[out.length - 1];
-    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
-    else out.push([a, b]);
-  }
-  return out;
-}
-
-/** The parts of 1..through that `covered` (merged) leaves out. */
-export function complement(covered: readonly Range[], through: number): Range[] {
-  const out: Range[] = [];
-  let next = 1;
-  for (const [a, b] of covered) {
-    if (a > through) break;
-    if (a > next) out.push([next, a - 1]);
-    next = Math.max(next, b + 1);
-  }
-  if (next <= through) out.push([next, through]);
-  return out;
-}
-
 const size = (ranges: readonly Range[]) => ranges.reduce((n, [a, b]) => n + b - a + 1, 0);
 
 /** Seqs of `ranges` (merged) within 1..through that `present` (merged) does not hold. */
 function outside(ranges: readonly Range[], present: readonly Range[], through: number): number {
-  const clipped = merge(ranges.filter(([a]) => a <= through).map(([a, b]) => [a, Math.min(b, through)] as Range));
+  const clipped = union(ranges.filter(([a]) => a <= through).map(([a, b]) => [a, Math.min(b, through)] as Range));
   return size(clipped) - size(intersect(clipped, present));
 }
 
@@ -101,16 +77,16 @@ function intersect(a: readonly Range[], b: readonly Range[]): Range[] {
 }
 
 export function judgeGateway(report: JournalReport, landed: Landed | undefined): GatewayVerdict {
-  const present = merge(landed?.present ?? []);
+  const present = union(landed?.present ?? []);
   const gapRanges = (landed?.gaps ?? []).map((g) => [g.fromSeq, g.toSeq] as Range);
-  const missing = complement(merge([...present, ...gapRanges]), report.lastSeq);
+  const missing = missingFrom(union([...present, ...gapRanges]), report.lastSeq);
   // Each gap seq counted once, under the first reason that covers it.
   const coveredByGap: Record<string, number> = {};
   let counted: Range[] = present;
   for (const g of landed?.gaps ?? []) {
     const n = outside([[g.fromSeq, g.toSeq]], counted, report.lastSeq);
     if (n > 0) coveredByGap[g.reason] = (coveredByGap[g.reason] ?? 0) + n;
-    counted = merge([...counted, [g.fromSeq, g.toSeq]]);
+    counted = union([...counted, [g.fromSeq, g.toSeq]]);
   }
   const duplicates = landed?.duplicates ?? [];
   const holes = landed?.holes ?? [];
