@@ -100,4 +100,20 @@ describe('rate limit and retention plans', () => {
     expect(full.deletes).toHaveLength(3);
     expect(full.overflowing).toBe(true);
   });
+
+  it('looks no chunk up while the journal fits and nothing stored can be older than maxAge', async () => {
+    const stored: StoredChunk = { key: 'c1', lastSeq: 40, bytes: 50, header: { count: 40, firstSeq: 1, committedAt: 0 } };
+    const asked: number[] = [];
+    const nextChunk = async (seq: number) => (asked.push(seq), seq < 40 ? stored : undefined);
+    const telemetry = { ackedThrough: 0, deletedThrough: 0, count: 40, bytes: 50, dropped: 0 };
+    const fits = { telemetry, headAcked: 0, otherBytes: 0, maxBytes: 1000, maxAgeMs: 1000, nextChunk };
+    expect((await planRetention({ ...fits, now: 1000, committedSince: 0 })).deletes).toEqual([]);
+    expect(asked).toEqual([]);
+    // Older than maxAge since that commit: the front is looked up and goes.
+    const old = await planRetention({ ...fits, now: 1001, committedSince: 0 });
+    expect(old.gaps.map(({ fromSeq, toSeq, reason }) => ({ fromSeq, toSeq, reason }))).toEqual([{ fromSeq: 1, toSeq: 40, reason: 'max-age' }]);
+    expect(asked).toEqual([0, 40]);
+    // Over maxBytes: looked up whatever the age.
+    expect((await planRetention({ ...fits, otherBytes: 990, now: 1000, committedSince: 0 })).deletes).toEqual(['c1']);
+  });
 });

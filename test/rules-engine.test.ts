@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Clock } from '../src/core/clock.ts';
 import type { Alarm } from '../src/rules/index.ts';
-import { harness, probe, type Harness } from './rules-harness.ts';
+import { harness, probe, T0, type Harness } from './rules-harness.ts';
 
 /** A chilled compartment; only the probes a test feeds are configured, since a silent probe is a fault. */
 const chilled = (fields: Record<string, unknown> = {}, probes = ['p1']) => ({
@@ -145,6 +146,16 @@ describe('alarm lifecycle through the engine', () => {
     h.engine.onHealth([health]);
     h.until(2000);
     expect(h.of('alarm.raised').map((x) => [x.e.data?.alarmType, x.at])).toEqual([[type, at]]);
+  });
+
+  it('the 1 s tick takes that second\'s device reports and judges device health once', async () => {
+    const h = await harness({});
+    // Each health judgement asks the clock once whether it is synchronised.
+    const judged = vi.spyOn(Clock.prototype, 'synchronised');
+    h.engine.tick(T0 + 1000, [{ kind: 'journal', id: 'journal', state: 'ok', usedBytes: 95, maxBytes: 100 }]);
+    expect(judged).toHaveBeenCalledTimes(1);
+    judged.mockRestore();
+    expect(h.of('alarm.raised').map((x) => x.e.data?.alarmType)).toEqual(['journal-full']);
   });
 
   it('device health: GPS lost and clock not synchronised', async () => {

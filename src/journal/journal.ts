@@ -355,6 +355,8 @@ export class Journal {
         maxBytes: this.cfg.maxBytes,
         maxAgeMs: this.cfg.maxAgeDays * DAY_MS,
         now,
+        // A clock stepped back can only delay an age drop (by at most maxAge), never cause one.
+        committedSince: this.front?.lane === 'telemetry' ? this.front.chunk.header.committedAt : undefined,
         nextChunk: (after) => this.nextChunk('telemetry', after),
       });
       if (plan.gaps.length > 0) {

@@ -32,6 +32,12 @@ export interface RetentionInput {
   maxBytes: number;
   maxAgeMs: number;
   now: number;
+  /**
+   * No stored telemetry chunk was committed before this (the last front chunk seen: later
+   * chunks are committed after it). While it is younger than maxAge and the journal fits,
+   * nothing can go and the front is not looked up (a LevelDB iterator after every ack).
+   */
+  committedSince?: number;
   /** The first stored telemetry chunk keyed after `seq`. */
   nextChunk: (seq: number) => Promise<StoredChunk | undefined>;
 }
@@ -60,6 +66,7 @@ export async function planRetention(input: RetentionInput): Promise<RetentionPla
   let overflowing = false;
   for (;;) {
     const over = input.otherBytes + t.bytes > input.maxBytes;
+    if (!over && input.committedSince !== undefined && input.now - input.committedSince <= input.maxAgeMs) break;
     const head = await input.nextChunk(t.deletedThrough);
     if (!head) {
       overflowing = over;

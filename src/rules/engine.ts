@@ -68,8 +68,11 @@ export interface RulesEngine {
   onHealth(h: readonly DeviceHealth[]): void;
   /** A digital input (door contact, defrost relay) by its id in `inputs[]`. */
   onInput(id: string, on: boolean): void;
-  /** Timers: delays, suppression ends, budgets, device health. The runtime calls it every second. */
-  tick(nowMs: number): void;
+  /**
+   * Timers: delays, suppression ends, budgets, device health. The runtime calls it every second
+   * with that second's device reports: one health judgement a second (onHealth judges at once).
+   */
+  tick(nowMs: number, devices?: readonly DeviceHealth[]): void;
   acknowledge(alarmId: string, who: string): boolean;
   startTrip(by: string, shipment?: ShipmentRefs): Trip;
   endTrip(by: string): TripReport | undefined;
@@ -242,8 +245,12 @@ class Engine implements RulesEngine {
   }
 
   onHealth(h: readonly DeviceHealth[]): void {
-    for (const d of h) this.devices.set(d.id, d);
+    this.noteDevices(h);
     this.evaluateHealth(this.now());
+  }
+
+  private noteDevices(h: readonly DeviceHealth[]) {
+    for (const d of h) this.devices.set(d.id, d);
   }
 
   onInput(id: string, on: boolean): void {
@@ -263,7 +270,8 @@ class Engine implements RulesEngine {
     this.evaluate(now);
   }
 
-  tick(nowMs: number): void {
+  tick(nowMs: number, devices?: readonly DeviceHealth[]): void {
+    if (devices) this.noteDevices(devices);
     const now = this.now(nowMs);
     this.evaluate(now);
     if (this.dirty && now - this.lastSaveMs >= SAVE_EVERY_MS) this.save(now);

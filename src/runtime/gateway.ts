@@ -177,8 +177,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     const ticker = setInterval(() => {
       const now = health();
       live.setHealth(now);
-      rules.onHealth(now);
-      rules.tick(clock.nowMs().ms);
+      rules.tick(clock.nowMs().ms, now);
       display.publish();
       // Sent only when it changed or is due a refresh (uplink.publishLatest).
       uplink.publishLatest();
