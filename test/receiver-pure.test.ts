@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CommittedPublisher, type CommittedMessage } from '../src/receiver/committed.ts';
 import { HoleTracker } from '../src/receiver/holes.ts';
-import { addRange, contiguousThrough, coversAll, holes, intersects, rangesOf, union, type Range } from '../src/receiver/ranges.ts';
+import { addRange, contiguousThrough, coversAll, holes, intersects, rangesOf, union, type Range } from '../src/core/seq-ranges.ts';
 import { notHeldOf, replayRequests, ReplayReply } from '../src/receiver/replay.ts';
 
 describe('ranges (the ledger)', () => {

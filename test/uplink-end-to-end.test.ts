@@ -9,7 +9,8 @@ import type { RecordDraft } from '../src/core/types.ts';
 import { Journal } from '../src/journal/journal.ts';
 import type { Supervisor } from '../src/remote/index.ts';
 import { decodeBatch } from '../src/uplink/decode.ts';
-import { missingRanges, RewindThrottle, unionRanges, type SeqRanges } from '../src/uplink/replay.ts';
+import { holes, union, type Range } from '../src/core/seq-ranges.ts';
+import { RewindThrottle } from '../src/uplink/replay.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { mosquittoForFile } from './helpers/file-broker.ts';
 import { Collector } from './helpers/gateway-child.ts';
@@ -238,21 +239,21 @@ describe.runIf(file.have)('the box with a receiver', () => {
 });
 
 describe('replay ranges', () => {
-  const unions: [SeqRanges, SeqRanges, SeqRanges][] = [
+  const unions: [Range[], Range[], Range[]][] = [
     [[[1, 2], [5, 5]], [[3, 4]], [[1, 5]]],
     [[[1, 2]], [[4, 9]], [[1, 2], [4, 9]]],
     [[], [[7, 7]], [[7, 7]]],
     [[[1, 10]], [[3, 4]], [[1, 10]]],
   ];
-  it.each(unions)('union of %j and %j is %j', (a, b, want) => expect(unionRanges(a, b)).toEqual(want));
-  const missing: [SeqRanges, number, number, SeqRanges][] = [
+  it.each(unions)('union of %j and %j is %j', (a, b, want) => expect(union(a, b)).toEqual(want));
+  const missing: [Range[], number, number, Range[]][] = [
     [[[3, 4]], 1, 6, [[1, 2], [5, 6]]],
     [[], 1, 3, [[1, 3]]],
     [[[1, 3]], 1, 3, []],
     [[[10, 12]], 1, 5, [[1, 5]]],
     [[[1, 2], [4, 4], [8, 9]], 2, 8, [[3, 3], [5, 7]]],
   ];
-  it.each(missing)('held %j leaves of %i..%i %j', (held, from, to, want) => expect(missingRanges(held, from, to)).toEqual(want));
+  it.each(missing)('held %j leaves of %i..%i %j', (held, from, to, want) => expect(holes(held, to, from)).toEqual(want));
 });
 
 describe('RewindThrottle', () => {

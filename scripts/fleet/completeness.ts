@@ -7,7 +7,7 @@
  * second time, and a gap `not-held` 5-6. Then missing is [[10, 10]], duplicates [3], covered by
  * gaps 2, and the gateway fails (missing and duplicate).
  */
-import { holes as missingFrom, union, type Range } from '../../src/receiver/ranges.ts';
+import { holes as missingFrom, union, type Range } from '../../src/core/seq-ranges.ts';
 import type { JournalReport } from './protocol.ts';
 
 export type { Range };

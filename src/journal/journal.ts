@@ -1,6 +1,7 @@
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { Level } from 'level';
 import type { Logger } from '../core/log.ts';
+import type { Range } from '../core/seq-ranges.ts';
 import { laneOf, type DeviceHealth, type JournalRecord, type Lane, type RecordDraft } from '../core/types.ts';
 import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
@@ -568,8 +569,8 @@ export class Journal {
    * seqs are decoded. E.g. telemetry holds 11..15 and 17..20 of 1..20, events 16: telemetry
    * gives [[11, 15], [17, 20]], events [[16, 16]].
    */
-  async heldRanges(lane: Lane, fromSeq: number, toSeq: number): Promise<[number, number][]> {
-    const out: [number, number][] = [];
+  async heldRanges(lane: Lane, fromSeq: number, toSeq: number): Promise<Range[]> {
+    const out: Range[] = [];
     const m = this.lanes[lane];
     const floor = Math.max(fromSeq - 1, m.ackedThrough, m.deletedThrough);
     if (floor >= toSeq) return out;

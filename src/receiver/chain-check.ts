@@ -6,7 +6,7 @@ import { fingerprintOf } from '../chain/keys.ts';
 import { signatureProblem } from '../chain/sign.ts';
 import type { DecodedBatch } from '../uplink/decode.ts';
 import type { JournalLedger } from './journal-lock.ts';
-import { coversAll, intersects, union } from './ranges.ts';
+import { coversAll, intersects, union } from '../core/seq-ranges.ts';
 
 /**
  * The receiver's half of the chain check (contract: src/uplink/contract/CHAIN.md; the same

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Lane } from '../core/types.ts';
 import type { HoleTracker } from './holes.ts';
 import { coveringGaps, openHoles } from './journal-lock.ts';
-import type { Range } from './ranges.ts';
+import type { Range } from '../core/seq-ranges.ts';
 import { replayRequests, type ReplayRequest } from './replay.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Range } from './ranges.ts';
+import type { Range } from '../core/seq-ranges.ts';
 
 interface Tracked {
   from: number;

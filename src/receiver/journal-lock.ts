@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Lane } from '../core/types.ts';
-import { contiguousThrough, holes, union, type Range } from './ranges.ts';
+import { contiguousThrough, holes, union, type Range } from '../core/seq-ranges.ts';
 
 /**
  * One gateway journal's ledger, read under the row lock on its `incarnations` row: while a

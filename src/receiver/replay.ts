@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Range } from './ranges.ts';
+import type { Range } from '../core/seq-ranges.ts';
 
 /**
  * The receiver's side of replay (contract: cmd/replay, reply/replay). Request:

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Lane } from '../core/types.ts';
 import { openHoles } from './journal-lock.ts';
-import { union, type Range } from './ranges.ts';
+import { union, type Range } from '../core/seq-ranges.ts';
 
 /** One journal (gateway, incarnation) as `coldgate receiver status` shows it (contract section 3). */
 export interface JournalStatus {

@@ -6,7 +6,7 @@ import { batchProblem, linkPending, recordBreak, registeredKey, rememberBatch, t
 import type { RefusedKind } from './inbound.ts';
 import { lockJournal, openHoles, saveJournal, type JournalLedger } from './journal-lock.ts';
 import { inTransaction } from './transaction.ts';
-import { addRange, covers, rangesOf, union, type Range } from './ranges.ts';
+import { addRange, covers, rangesOf, union, type Range } from '../core/seq-ranges.ts';
 
 /** Gap reasons whose fromSeq..toSeq are seqs the box had and dropped: they account for that range. */
 export const COVERING_REASONS: ReadonlySet<string> = new Set(['max-bytes', 'max-age', 'not-held']);

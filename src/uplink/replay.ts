@@ -1,35 +1,8 @@
 import type { Lane } from '../core/types.ts';
 
-/** Ascending, inclusive, non-overlapping seq ranges: `[[1, 4], [7, 7]]` is 1, 2, 3, 4 and 7. */
-export type SeqRanges = [number, number][];
-
 export const REPLAY_SCHEMA = 'coldgate.replay/1';
 /** At most one replay rewinds a lane per this window; the ones within it are merged into one. */
 export const REPLAY_WINDOW_MS = 5000;
-
-/** One sorted list of both lanes' ranges, adjacent ones joined: [[1,2],[5,5]] + [[3,4]] -> [[1,5]]. */
-export function unionRanges(a: SeqRanges, b: SeqRanges): SeqRanges {
-  const out: SeqRanges = [];
-  for (const [from, to] of [...a, ...b].sort((x, y) => x[0] - y[0])) {
-    const last = out[out.length - 1];
-    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
-    else out.push([from, to]);
-  }
-  return out;
-}
-
-/** The seqs of [from, to] outside `held` (sorted): held [[3,4]] in [1,6] -> [[1,2],[5,6]]. */
-export function missingRanges(held: SeqRanges, from: number, to: number): SeqRanges {
-  const out: SeqRanges = [];
-  let next = from;
-  for (const [a, b] of held) {
-    if (a > next) out.push([next, Math.min(a - 1, to)]);
-    next = Math.max(next, b + 1);
-    if (next > to) return out;
-  }
-  if (next <= to) out.push([next, to]);
-  return out;
-}
 
 /**
  * Rewinds a lane at most once per `windowMs`: a request within the window after one is

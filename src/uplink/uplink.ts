@@ -15,7 +15,8 @@ import type { BoxKey } from '../chain/keys.ts';
 import { signHead } from '../chain/sign.ts';
 import { pack, type Encoding } from './wire/envelope.ts';
 import { CommitMark, MAX_RESEND_WAIT_MS } from './end-to-end.ts';
-import { missingRanges, REPLAY_SCHEMA, REPLAY_WINDOW_MS, RewindThrottle, unionRanges, type SeqRanges } from './replay.ts';
+import { holes, union, type Range } from '../core/seq-ranges.ts';
+import { REPLAY_SCHEMA, REPLAY_WINDOW_MS, RewindThrottle } from './replay.ts';
 
 /** MQTT 5 content type of every JSON payload (batches, latest, replies); the payload says whether it is compressed. */
 export const CONTENT_TYPE = 'application/json';
@@ -46,8 +47,8 @@ export interface ReplayReply {
   incarnation: string;
   fromSeq: number;
   toSeq: number;
-  resending: SeqRanges;
-  notHeld: SeqRanges;
+  resending: Range[];
+  notHeld: Range[];
 }
 
 export interface UplinkDeps {
@@ -479,11 +480,11 @@ export class Uplink {
    */
   async replay(req: ReplayRequest): Promise<ReplayReply> {
     const end = Math.min(req.toSeq, this.deps.journal.stats().nextSeq - 1);
-    const held = { events: [] as SeqRanges, telemetry: [] as SeqRanges };
+    const held: Record<Lane, Range[]> = { events: [], telemetry: [] };
     if (end >= req.fromSeq) for (const lane of LANES) held[lane] = await this.deps.journal.heldRanges(lane, req.fromSeq, end);
     for (const lane of LANES) if (held[lane].length > 0) this.replays.request(lane);
-    const resending = unionRanges(held.events, held.telemetry);
-    const notHeld = end >= req.fromSeq ? missingRanges(resending, req.fromSeq, end) : [];
+    const resending = union(held.events, held.telemetry);
+    const notHeld = holes(resending, end, req.fromSeq);
     // The first ranges say enough; a fragmented answer would make a long line.
     this.deps.log.info({ by: req.by, fromSeq: req.fromSeq, toSeq: req.toSeq, resending: resending.slice(0, 10), notHeld: notHeld.slice(0, 10) }, 'replay requested');
     return { schema: REPLAY_SCHEMA, gatewayId: this.deps.gatewayId, incarnation: this.source.incarnation, fromSeq: req.fromSeq, toSeq: req.toSeq, resending, notHeld };

@@ -1,5 +1,6 @@
 /**
- * Seq ranges as the ledger keeps them: inclusive [from, to] pairs, sorted, disjoint, and never
+ * Seq ranges, shared by the box (which seqs a replay can resend: src/uplink/uplink.ts) and the
+ * receiver (its ledger of received seqs: src/receiver/). As the ledger keeps them: inclusive [from, to] pairs, sorted, disjoint, and never
  * adjacent (adjacent ranges merge). Worked example: the ledger [[1,10],[15,20]] receives seqs
  * 11, 12 and 16: 16 is a duplicate, 11 and 12 are new; the ledger becomes [[1,12],[15,20]];
  * contiguous through 12; holes below the highest (20): [[13,14]].
@@ -73,10 +74,10 @@ export function contiguousThrough(ranges: readonly Range[]): number {
   return first && first[0] <= 1 ? first[1] : 0;
 }
 
-/** What is missing in 1..highest. */
-export function holes(ranges: readonly Range[], highest: number): Range[] {
+/** What is missing in from..highest (from 1 unless given). */
+export function holes(ranges: readonly Range[], highest: number, from = 1): Range[] {
   const out: Range[] = [];
-  let next = 1;
+  let next = from;
   for (const [a, b] of ranges) {
     if (a > highest) break;
     if (a > next) out.push([next, a - 1]);
