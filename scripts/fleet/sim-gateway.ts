@@ -5,6 +5,7 @@ import type { RecordDraft } from '../../src/core/types.ts';
 import { ensureBoxKey, keysDir } from '../../src/chain/keys.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { COMMAND_BODIES } from '../../src/remote/commands.ts';
+import { incarnationRefusal } from '../../src/uplink/replay.ts';
 import { Uplink, type IncomingCommand } from '../../src/uplink/uplink.ts';
 import type { JournalReport, SimGatewaySpec, WorkerOptions } from './protocol.ts';
 
@@ -100,8 +101,8 @@ export class SimGateway {
       return this.uplink.reply(target, { ...head, ok: false, error: 'bad replay body' });
     }
     const { incarnation, fromSeq, toSeq, by } = parsed.data;
-    const own = this.journal.stats().incarnation;
-    if (incarnation !== own) return this.uplink.reply(target, { ...head, ok: false, error: `refused: incarnation ${incarnation} is not this journal's (${own}); nothing of it is held here` });
+    const refusal = incarnationRefusal(incarnation, this.journal.stats().incarnation);
+    if (refusal) return this.uplink.reply(target, { ...head, ok: false, error: refusal });
     this.uplink.reply(target, { ...head, ok: true, ...(await this.uplink.replay({ fromSeq, toSeq, by: `remote:${by}` })) });
   }
 

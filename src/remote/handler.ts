@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { VERSION } from '../runtime/version.ts';
 import { tripRecord } from '../trips/archive.ts';
 import { MAX_COMMAND_BYTES } from '../uplink/packet-size.ts';
+import { incarnationRefusal } from '../uplink/replay.ts';
 import { isReplyTopic, topicsFor } from '../uplink/topics.ts';
 import type { IncomingCommand } from '../uplink/uplink.ts';
 import { configChangeEvent } from './change-event.ts';
@@ -90,8 +91,8 @@ function handlers(sup: Supervisor): Handlers {
     },
     replay: async ({ incarnation, fromSeq, toSeq, by }) => {
       const { gateway } = sup.current();
-      const own = gateway.journal.stats().incarnation;
-      if (incarnation !== own) throw new CommandError(`refused: incarnation ${incarnation} is not this journal's (${own}); nothing of it is held here`);
+      const refusal = incarnationRefusal(incarnation, gateway.journal.stats().incarnation);
+      if (refusal) throw new CommandError(refusal);
       return { ...(await gateway.replay({ fromSeq, toSeq, by: `remote:${by}` })) };
     },
     'get-trip': async ({ tripId }) => {

@@ -4,6 +4,11 @@ export const REPLAY_SCHEMA = 'coldgate.replay/1';
 /** At most one replay rewinds a lane per this window; the ones within it are merged into one. */
 export const REPLAY_WINDOW_MS = 5000;
 
+/** Why a replay for `asked` is refused by a journal of incarnation `own` (undefined: it is not). */
+export function incarnationRefusal(asked: string, own: string): string | undefined {
+  return asked === own ? undefined : `refused: incarnation ${asked} is not this journal's (${own}); nothing of it is held here`;
+}
+
 /**
  * Rewinds a lane at most once per `windowMs`: a request within the window after one is
  * carried out at its end, and any more in between are merged into that one (a rewind resends
