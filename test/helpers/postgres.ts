@@ -47,9 +47,16 @@ function serverUser(): { name: string; uid: number; gid: number } | undefined {
   throw new Error('running as root, but neither user postgres nor nobody exists to run PostgreSQL as');
 }
 
-const running = new Set<string>();
+/** `bin/cmd args` as the server's user (pg_ctl, like the server, refuses to run as root). */
+function runAs(user: { uid: number; gid: number } | undefined, bin: string, cmd: string, args: string[], cwd?: string) {
+  const full = path.join(bin, cmd);
+  return user ? spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', full, ...args], { encoding: 'utf8', cwd }) : spawnSync(full, args, { encoding: 'utf8', cwd });
+}
+
+/** Servers still running when the test worker exits (a failed test skips its stop): stopped then. */
+const running = new Map<string, () => void>();
 process.once('exit', () => {
-  for (const dir of running) spawnSync(path.join(pgBin() ?? '', 'pg_ctl'), ['-D', path.join(dir, 'data'), 'stop', '-m', 'immediate'], { stdio: 'ignore' });
+  for (const stop of running.values()) stop();
 });
 
 export async function startPg(): Promise<PgCluster> {
@@ -60,8 +67,7 @@ export async function startPg(): Promise<PgCluster> {
   const data = path.join(dir, 'data');
   mkdirSync(data);
   const run = (cmd: string, args: string[]) => {
-    const full = path.join(bin, cmd);
-    const res = user ? spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', full, ...args], { encoding: 'utf8', cwd: dir }) : spawnSync(full, args, { encoding: 'utf8', cwd: dir });
+    const res = runAs(user, bin, cmd, args, dir);
     if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.status}): ${res.stderr || res.stdout}`);
   };
   if (user) {
@@ -79,7 +85,7 @@ export async function startPg(): Promise<PgCluster> {
   if (user) chownSync(path.join(data, 'postgresql.auto.conf'), user.uid, user.gid);
   const start = async () => {
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start']);
-    running.add(dir);
+    running.set(dir, () => runAs(user, bin, 'pg_ctl', ['-D', data, '-m', 'immediate', 'stop']));
     await waitFor(() => existsSync(path.join(dir, `.s.PGSQL.${port}`)), 10_000, 'the PostgreSQL socket');
   };
   await start();
