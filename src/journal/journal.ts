@@ -8,7 +8,9 @@ import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
 import { openIncarnation } from './incarnation.ts';
 import { chainKey, chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
-import { chainEnd, genesis, hashesOf, type ChainHead } from '../chain/hash.ts';
+import { chainEnd, genesis, type ChainHead } from '../chain/hash.ts';
+import { ChainedReader, type ChainedRead } from './chained-read.ts';
+import { Tail, type TailChunk } from './tail.ts';
 import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
 import { Refused, type Waiter } from './refused.ts';
 import { faultCode, probeWrite } from './write-fault.ts';
@@ -25,6 +27,8 @@ const GAP_CHUNK_RESERVE = 256;
 /** A failed write is tried again after 1 s, then 2, 4, 8 and every 10 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
+/** Records per lane kept decoded after their commit (tail.ts): a few seconds of batches at steady state, about 1 MB at most. */
+const TAIL_RECORDS = MAX_CHUNK_RECORDS;
 
 interface Deferred {
   done: Promise<void>;
@@ -117,12 +121,7 @@ export interface ChainedCommit {
   records: readonly JournalRecord[];
 }
 
-/** What `readChained` gives: records, and the lane's chain hash before the first and after the last (absent for records of a journal from before the chain). */
-export interface ChainedRead {
-  records: JournalRecord[];
-  prev?: string;
-  head?: string;
-}
+export type { ChainedRead } from './chained-read.ts';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 type Db = Level<string, Buffer>;
@@ -160,6 +159,8 @@ export class Journal {
   private overflowing = false;
   private readonly compactor: Compactor;
   private readonly now: () => number;
+  /** Per lane: the newest chunks, decoded (tail.ts). */
+  private readonly tails: Record<Lane, Tail>;
 
   private constructor(
     readonly db: Db,
@@ -176,6 +177,8 @@ export class Journal {
   ) {
     this.now = opts.now ?? Date.now;
     this.compactor = new Compactor(db, log);
+    // Chunks on disk now are keyed at or below nextSeq - 1; every later one is committed here.
+    this.tails = { events: new Tail(nextSeq - 1, TAIL_RECORDS), telemetry: new Tail(nextSeq - 1, TAIL_RECORDS) };
   }
 
   static async open(dir: string, cfg: JournalConfig, log: Logger, opts: JournalOptions = {}): Promise<Journal> {
@@ -327,7 +330,7 @@ export class Journal {
     }
     let chained: ChainedCommit | undefined;
     try {
-      const chunks: Record<Lane, { key: string; value: Buffer }[]> = { events: [], telemetry: [] };
+      const chunks: Record<Lane, (TailChunk & { value: Buffer })[]> = { events: [], telemetry: [] };
       // Chained from the head on disk each time: a failed commit renumbers and chains again.
       const heads: Record<Lane, ChainHead> = { ...this.chain };
       const encode = (lane: Lane) => {
@@ -342,7 +345,7 @@ export class Journal {
           heads[lane] = { seq: last, hash: chainEnd(prev, part) };
           const key = chunkKey(lane, last);
           const value = encodeChunk(part, now, prev);
-          chunks[lane].push({ key, value });
+          chunks[lane].push({ key, value, lastSeq: last, bytes: key.length + value.length, count: part.length, prev, records: part });
           bytes += key.length + value.length;
         }
         return bytes;
@@ -368,16 +371,18 @@ export class Journal {
       const next: Record<Lane, LaneMeta> = { events: { ...this.lanes.events }, telemetry: plan.telemetry };
       const ops: Op[] = plan.deletes.map((key) => ({ type: 'del', key }));
       for (const lane of LANES) {
-        for (const chunk of chunks[lane]) ops.push({ type: 'put', ...chunk });
+        for (const { key, value } of chunks[lane]) ops.push({ type: 'put', key, value });
         next[lane].count += byLane[lane].length;
         next[lane].bytes += added[lane];
       }
-      for (const lane of LANES) ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next[lane]) });
+      // A lane's metadata changes with its records (and telemetry's with retention's drops).
+      for (const lane of LANES) if (byLane[lane].length > 0 || (lane === 'telemetry' && plan.deletes.length > 0)) ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next[lane]) });
       for (const lane of LANES) if (byLane[lane].length > 0) ops.push({ type: 'put', key: chainKey(lane), value: Buffer.from(JSON.stringify(heads[lane])) });
       ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(String(seq)) });
       for (const [key, value] of puts) ops.push({ type: 'put', key, value });
       await this.db.batch(ops, { sync: this.cfg.fsync });
       if (plan.deletes.length > 0) {
+        this.tails.telemetry.deleted(plan.telemetry.deletedThrough);
         this.headAcked.telemetry = 0;
         const dropped = plan.gaps.reduce((n, g) => n + g.count, 0);
         this.log.warn({ dropped, gaps: plan.gaps.map(({ fromSeq, toSeq, reason }) => ({ fromSeq, toSeq, reason })), maxBytes: this.cfg.maxBytes }, 'journal full or expired: oldest readings dropped, gap recorded');
@@ -387,7 +392,8 @@ export class Journal {
       this.overflowing = plan.overflowing;
       this.lanes.events = next.events;
       this.lanes.telemetry = next.telemetry;
-      chained = this.chainListeners.size > 0 ? { incarnation: this.incarnation, prev: { events: this.chain.events.hash, telemetry: this.chain.telemetry.hash }, head: { events: heads.events.hash, telemetry: heads.telemetry.hash }, records: [...byLane.events, ...byLane.telemetry].sort((a, b) => a.seq - b.seq) } : undefined;
+      for (const lane of LANES) for (const { value: _stored, ...chunk } of chunks[lane]) this.tails[lane].add(chunk);
+      chained = this.chainListeners.size > 0 ? { incarnation: this.incarnation, prev: { events: this.chain.events.hash, telemetry: this.chain.telemetry.hash }, head: { events: heads.events.hash, telemetry: heads.telemetry.hash }, records: inSeqOrder(byLane) } : undefined;
       this.chain.events = heads.events;
       this.chain.telemetry = heads.telemetry;
       this.nextSeq = seq;
@@ -481,6 +487,8 @@ export class Journal {
     }
     this.cached = undefined;
     this.front = undefined;
+    // A write reported as failed may have reached the disk: only later chunks are known here.
+    for (const lane of LANES) this.tails[lane].reset(this.nextSeq - 1);
   }
 
   /**
@@ -507,59 +515,27 @@ export class Journal {
 
   /**
    * As `read`, with the lane's chain hash before the first record and after the last (what a
-   * batch carries). A chained read stops at a chunk's end when the next chunk does not fit
-   * whole: each chunk's header holds the hash before it, so the head is the next chunk's `prev`
-   * (or the lane's head) and the records need no hashing; only a read that starts or ends
-   * inside a chunk hashes that chunk. Records from before the chain (format 1 chunks) come in
-   * reads of their own, without hashes.
+   * batch carries; see chained-read.ts). Chunks committed since the tail last had to let go
+   * come from memory (tail.ts), older ones from the disk.
    */
   async readChained(lane: Lane, afterSeq: number, limit: number, hashes = true): Promise<ChainedRead> {
-    const out: JournalRecord[] = [];
-    let prev: string | undefined;
-    let head: string | undefined;
-    /** out ends where a chunk ends, and the hash there is the next chunk's prev. */
-    let atChunkEnd: { prev: string; records: JournalRecord[]; hashes?: string[] } | undefined;
     const m = this.lanes[lane];
     const floor = Math.max(afterSeq, m.ackedThrough, 0);
+    const reader = new ChainedReader(floor, limit, hashes);
     // Seek straight past everything deleted: LevelDB would otherwise step over its tombstones.
-    const from = chunkKey(lane, Math.max(floor, m.deletedThrough));
-    for await (const [key, value] of this.db.iterator({ gt: from, lt: lanePrefix(lane).lt })) {
+    const fromSeq = Math.max(floor, m.deletedThrough);
+    const tail = this.tails[lane];
+    if (tail.covers(fromSeq)) {
+      for (const chunk of tail.from(fromSeq)) if (!reader.add(chunk, () => chunk)) break;
+      return reader.result(this.chain[lane]);
+    }
+    for await (const [key, value] of this.db.iterator({ gt: chunkKey(lane, fromSeq), lt: lanePrefix(lane).lt })) {
       // The header alone says whether this chunk is wanted: the one being read stays cached.
       const header = chunkHeader(value);
-      const chained = hashes && header.prev !== undefined;
-      if (atChunkEnd && chained) {
-        head = header.prev;
-        atChunkEnd = undefined;
-      }
-      if (out.length >= limit) break;
-      if (hashes && out.length > 0 && chained !== (head !== undefined || atChunkEnd !== undefined)) break;
-      // After the first chunk every record is past the floor: its count is what it adds.
-      if (chained && out.length > 0 && out.length + header.count > limit) break;
-      let cached = this.cached?.key === key ? this.cached : undefined;
-      if (!cached) cached = this.cached = { key, records: decodeChunk(value), prev: header.prev };
-      const { records } = cached;
-      let start = 0;
-      while (start < records.length && records[start]!.seq <= floor) start++;
-      if (start === records.length) continue;
-      if (chained && start === 0 && out.length + records.length <= limit) {
-        if (out.length === 0) prev = cached.prev;
-        for (const record of records) out.push(record);
-        atChunkEnd = cached as typeof atChunkEnd;
-        continue;
-      }
-      if (chained) cached.hashes ??= hashesOf(cached.prev!, records);
-      for (let i = start; i < records.length && out.length < limit; i++) {
-        if (chained && out.length === 0) prev = i === 0 ? cached.prev : cached.hashes![i - 1];
-        out.push(records[i]!);
-        if (chained) head = cached.hashes![i];
-      }
+      const decode = () => (this.cached?.key === key ? this.cached : (this.cached = { key, records: decodeChunk(value), prev: header.prev }));
+      if (!reader.add(header, decode)) break;
     }
-    if (atChunkEnd) {
-      // The last chunk: its end is the lane's head, unless a commit landed since the read began.
-      const last = out[out.length - 1]!.seq;
-      head = this.chain[lane].seq === last ? this.chain[lane].hash : (atChunkEnd.hashes ??= hashesOf(atChunkEnd.prev, atChunkEnd.records)).at(-1);
-    }
-    return { records: out, prev, head };
+    return reader.result(this.chain[lane]);
   }
 
   /**
@@ -594,13 +570,27 @@ export class Journal {
       if (through <= m.ackedThrough) return;
       const next = { ...m, ackedThrough: through, deletedThrough: Math.max(m.deletedThrough, through) };
       const ops: Op[] = [];
-      for await (const [key, value] of this.db.iterator({ gt: chunkKey(lane, m.deletedThrough), lte: chunkKey(lane, through) })) {
-        ops.push({ type: 'del', key });
-        next.count -= chunkHeader(value).count;
-        next.bytes -= key.length + value.length;
+      const tail = this.tails[lane];
+      let headAcked: number;
+      if (tail.covers(m.deletedThrough)) {
+        // Gone from the tail before the write: if it fails, those chunks are read from the disk.
+        for (const chunk of tail.deleted(through)) {
+          ops.push({ type: 'del', key: chunk.key });
+          next.count -= chunk.count;
+          next.bytes -= chunk.bytes;
+        }
+        headAcked = ackedIn(tail.first(), through);
+      } else {
+        for await (const [key, value] of this.db.iterator({ gt: chunkKey(lane, m.deletedThrough), lte: chunkKey(lane, through) })) {
+          ops.push({ type: 'del', key });
+          next.count -= chunkHeader(value).count;
+          next.bytes -= key.length + value.length;
+        }
+        // Chunks up to `through` are keyed at or below next.deletedThrough: only the straddler is seen.
+        headAcked = await straddling(this.db, lane, next);
+        // Newer chunks the tail holds may be among the deleted ones.
+        tail.deleted(through);
       }
-      // Chunks up to `through` are keyed at or below next.deletedThrough: only the straddler is seen.
-      const headAcked = await straddling(this.db, lane, next);
       ops.push({ type: 'put', key: laneMetaKey(lane), value: metaValue(next) });
       // Not synced: a lost ack only means those records are sent again (duplicates, not holes).
       await this.db.batch(ops);
@@ -697,6 +687,20 @@ async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number;
     headAcked[lane] = await straddling(db, lane, lanes[lane]);
   }
   return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, chain };
+}
+
+/** Both lanes' records of one commit in seq order; a steady commit has one lane only and needs no sort. */
+function inSeqOrder(byLane: Record<Lane, JournalRecord[]>): JournalRecord[] {
+  if (byLane.events.length === 0) return byLane.telemetry;
+  if (byLane.telemetry.length === 0) return byLane.events;
+  return [...byLane.events, ...byLane.telemetry].sort((a, b) => a.seq - b.seq);
+}
+
+/** How many records of a lane's first stored chunk (from the tail) are at or below its ack cursor. */
+function ackedIn(first: TailChunk | undefined, ackedThrough: number): number {
+  let n = 0;
+  if (first) for (const record of first.records) if (record.seq <= ackedThrough) n++;
+  return n;
 }
 
 /** How many records of the lane's first stored chunk are at or below its ack cursor. */
