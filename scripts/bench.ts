@@ -11,7 +11,7 @@
  * Then the receiver (bench/receiver.ts): its batch writer into PostgreSQL against one INSERT per
  * reading with ON CONFLICT, readings/s and database bytes per reading.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
- * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size),
+ * --steady-seconds N (measured window, 60), --probes 32|128 (only the steady phases of that size), --mqtt 5|3.1.1 (only that protocol's),
  * --only drain|steady|chain|trip-export|receiver (comma-separated for several), --case N (one trip case, scripts/bench/trips.ts).
  * `chain` (scripts/bench/chain.ts): the hash chain's cost per reading, journal ingest with and
  * without it. `trip-export` (scripts/bench/trips.ts): a 24 h trip of 32 probes at 1 Hz (and of 8
@@ -51,6 +51,7 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
     probes: { type: 'string' },
+    mqtt: { type: 'string' },
     case: { type: 'string' },
     format: { type: 'string' },
     'receiver-readings': { type: 'string', default: '400000' },
@@ -164,6 +165,7 @@ async function steadyPhases(work: string): Promise<SteadyResult[]> {
   const out: SteadyResult[] = [];
   for (const [probes, protocolVersion] of [[32, 5], [128, 5], [32, 4]] as const) {
     if (values.probes !== undefined && Number(values.probes) !== probes) continue;
+    if (values.mqtt !== undefined && (values.mqtt === '5') !== (protocolVersion === 5)) continue;
     progress(`steady: ${probes} probes at 1 Hz, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, ${values['steady-seconds']} s measured`);
     out.push(await steady({ probes, protocolVersion, seconds: Number(values['steady-seconds']), warmupSeconds: 15, bundle: SERVICE, nodeOptions: serviceNodeOptions(), workDir: path.join(work, `steady-${probes}-${protocolVersion}`) }));
   }
