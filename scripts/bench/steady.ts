@@ -10,7 +10,7 @@
  * the time from its being back to the next batch at the subscriber is the reconnect delay.
  * The same readings are also costed in the naive (coldgate.batch/3) format (format-v3.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -66,6 +66,8 @@ export interface SteadyResult {
   alarm_samples: number;
   /** From mosquitto being back after a restart to the gateway's next batch at the subscriber. */
   broker_back_to_delivery_s: number;
+  /** With COLDGATE_BENCH_CALLGRIND=DIR: machine instructions per second of the window, all threads (valgrind counts them exactly: an A/B that load on the cores does not blur). */
+  instructions_per_s?: number;
 }
 
 const PER_UNIT = 32;
@@ -101,6 +103,17 @@ function cpuNs(pid: number): { main: number; others: number } {
     }
   }
   return out;
+}
+
+/** Dumps the instructions (Ir) counted since `callgrind_control -z` (the dump numbered .1). */
+function windowInstructions(dir: string, pid: number): number {
+  spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+  let total = 0;
+  for (const f of readdirSync(dir).filter((f) => f === `callgrind.out.${pid}.1`)) {
+    const m = /^summary:\s+(\d+)/m.exec(readFileSync(path.join(dir, f), 'utf8'));
+    if (m) total += Number(m[1]);
+  }
+  return total;
 }
 
 function rssMib(pid: number): number {
@@ -204,18 +217,23 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
   // or --trace-gc with COLDGATE_BENCH_STDOUT=FILE (the gateway's stdout, appended; else dropped).
   const extra = (process.env.COLDGATE_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const stdout = process.env.COLDGATE_BENCH_STDOUT ? openSync(process.env.COLDGATE_BENCH_STDOUT, 'a') : 'ignore';
-  const gw = spawn(process.execPath, [...o.nodeOptions, ...extra, o.bundle, 'run', '--config', file], { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  // COLDGATE_BENCH_CALLGRIND=DIR: the gateway runs under valgrind, counting only in the measured window.
+  const callgrind = process.env.COLDGATE_BENCH_CALLGRIND;
+  const command = [process.execPath, ...o.nodeOptions, ...extra, o.bundle, 'run', '--config', file];
+  if (callgrind) command.unshift('valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${path.join(callgrind, 'callgrind.out.%p')}`);
+  const gw = spawn(command[0]!, command.slice(1), { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   let stderr = '';
   gw.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((r) => gw.once('exit', r));
   try {
-    await waitFor(() => firstReadingAt !== undefined || gw.exitCode !== null, 30_000, 'the first reading at the subscriber');
+    await waitFor(() => firstReadingAt !== undefined || gw.exitCode !== null, callgrind ? 300_000 : 30_000, 'the first reading at the subscriber');
     if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode}: ${stderr}`);
     const launchToFirst = (firstReadingAt! - launchedAt) / 1000;
     await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
 
     const pid = gw.pid!;
     const t0 = Date.now();
+    if (callgrind) for (const op of ['-i', '-z']) spawnSync('callgrind_control', op === '-i' ? ['-i', 'on', String(pid)] : ['-z', String(pid)], { stdio: 'ignore' });
     const cpu0 = cpuNs(pid);
     const bytes0 = relay.sent();
     const rss: number[] = [];
@@ -227,6 +245,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     measuring = false;
     const elapsed = (Date.now() - t0) / 1000;
     const cpu1 = cpuNs(pid);
+    const instructions = callgrind ? windowInstructions(callgrind, pid) : undefined;
     const percentOf = (ns: number) => round((ns / 1e9 / elapsed) * 100, 2);
     const byThread = { main: percentOf(cpu1.main - cpu0.main), others: percentOf(cpu1.others - cpu0.others) };
     const bytes = relay.sent() - bytes0;
@@ -268,6 +287,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       alarm_to_broker_ms_p99: percentile(alarmDelays, 99),
       alarm_samples: alarmDelays.length,
       broker_back_to_delivery_s: round((lastBatchAt - backAt) / 1000, 2),
+      ...(instructions !== undefined && { instructions_per_s: Math.round(instructions / elapsed) }),
     };
   } finally {
     gw.kill('SIGTERM');
