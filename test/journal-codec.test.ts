@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fromColumnar, toColumnar } from '../src/journal/columnar.ts';
 import { stampParser, decimalsOf, isoFormatter } from '../src/core/readings.ts';
@@ -50,6 +51,18 @@ describe('columnar records', () => {
     expect(decodeChunk(chunk)).toEqual(records);
     // Random values and times are the worst case; real probes change slowly (see the bench).
     expect(chunk.length / records.length).toBeLessThan(6);
+  });
+
+  it('compresses a chunk of any size as well as the default 32 KB window does, and inflates with the default window', () => {
+    for (const [n, probes] of [[1, 1], [32, 32], [500, 8], [4096, 128]] as const) {
+      const records = Array.from({ length: n }, (_, i) => t(i + 1, new Date(1_704_067_200_000 + Math.floor(i / probes) * 1000).toISOString(), 3 + (i % 7) / 10, { probe: `p${i % probes}` }));
+      const value = encodeChunk(records, 0, '0'.repeat(64));
+      const json = JSON.stringify(toColumnar(records));
+      // The body follows a 56-byte header (chunk.ts).
+      expect(value.length - 56).toBe(deflateRawSync(json, { level: 1 }).length);
+      expect(inflateRawSync(value.subarray(56)).toString()).toBe(json);
+      expect(decodeChunk(value)).toEqual(records);
+    }
   });
 
   it('finds decimals and canonical timestamps exactly', () => {

@@ -30,9 +30,25 @@ export interface ChunkHeader {
   prev?: string;
 }
 
+/**
+ * The smallest deflate window that holds the whole text (zlib's least is 2^9): setting up a
+ * stream zeroes its window, its chain table and its hash table, 192 KB at the default 2^15,
+ * which was most of a steady commit's compression. Same output for a text that fits; raw
+ * deflate records no window size, and any inflater with the default window reads it.
+ */
+function windowBitsFor(bytes: number): number {
+  let bits = 9;
+  // 262: deflate's lookahead (MIN_LOOKAHEAD), which the window must hold besides the text.
+  while (bits < 15 && 1 << bits < bytes + 262) bits++;
+  return bits;
+}
+
 export function encodeChunk(records: readonly JournalRecord[], committedAt: number, prev: string): Buffer {
-  // Level 1: the journal writes at ingest speed; the wire encoder compresses harder.
-  const body = deflateRawSync(JSON.stringify(toColumnar(records)), { level: constants.Z_BEST_SPEED });
+  const json = JSON.stringify(toColumnar(records));
+  const windowBits = windowBitsFor(json.length);
+  // Level 1: the journal writes at ingest speed; the wire encoder compresses harder. The hash
+  // table shrinks with the window (memLevel 8 at 2^15, zlib's default pairing).
+  const body = deflateRawSync(json, { level: constants.Z_BEST_SPEED, windowBits, memLevel: Math.max(1, windowBits - 7) });
   const out = Buffer.allocUnsafe(HEADER + PREV_BYTES + body.length);
   out.writeUInt8(CHUNK_FORMAT, 0);
   out.fill(0, 1, 4);

@@ -314,7 +314,7 @@ export class Journal {
     if (!retrying && fresh.length === 0 && puts.size === 0) return this.settled(pending);
     if (this.fault && !retrying) return this.refused(fresh, puts, pending, this.fault);
     const now = this.now();
-    const backlog = this.refusals.backlog(new Date(now).toISOString());
+    const backlog = this.refusals.backlog(now);
     let seq = this.nextSeq;
     const byLane: Record<Lane, JournalRecord[]> = { events: [], telemetry: [] };
     // The holes first: their gap records sit right after the last record before them.

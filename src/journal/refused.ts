@@ -34,6 +34,8 @@ export interface Backlog {
   written(): void;
 }
 
+const NOTHING_HELD: Backlog = Object.freeze({ gaps: [], events: [], written: () => undefined });
+
 /**
  * What the journal could not write while the disk refused: events held for the retry
  * (bounded), and readings summed up as one run per lane and reason. E.g. 40 readings refused
@@ -87,9 +89,12 @@ export class Refused {
   }
 
   /** What to write first; kept until `written` is called, so a commit that fails again loses nothing. */
-  backlog(ts: string): Backlog {
+  backlog(now: number): Backlog {
     const held = this.held;
     const runs = this.runs;
+    // The common case, every commit of a healthy disk: nothing to build.
+    if (held.length === 0 && runs.length === 0) return NOTHING_HELD;
+    const ts = new Date(now).toISOString();
     return {
       gaps: runs.map(({ afterSeq, ...run }) => ({ kind: 'gap', ts, tq: 'system', ...run, fromSeq: afterSeq })),
       events: held.map((h) => h.record),
