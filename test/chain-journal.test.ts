@@ -34,6 +34,12 @@ describe('canonical form', () => {
     const fault = { ...r, value: null, quality: 'sensor-fault', error: 'open circuit' } as const;
     expect(canonicalRecord(fault)).toBe(canonicalJson(fault));
     expect(canonicalRecord({ ...r, compartment: undefined })).toBe(canonicalJson({ ...r, compartment: undefined }));
+    // The hot path keeps names and the last stamp quoted: odd numbers, names that need escapes,
+    // and stamps that change and come back must still give the general path's text.
+    const odd = [4.2, -0, NaN, Infinity, -Infinity, 1e21, 1e-7, 0.1 + 0.2].flatMap((value, i) =>
+      ['p1', 'p"2', 'ü\u2028', 'front'].map((probe) => ({ ...r, value, probe, compartment: probe === 'front' ? 'p1' : 'a\\b', ts: i % 2 ? '2024-01-01T00:00:01.000Z' : r.ts, seq: i })),
+    );
+    for (const x of [...odd, ...odd.reverse()]) expect(canonicalRecord(x)).toBe(canonicalJson(x));
   });
 });
 

@@ -16,11 +16,41 @@ const FIELDS: Record<string, readonly string[]> = {
   gap: ['count', 'fromSeq', 'fromTs', 'kind', 'lane', 'reason', 'seq', 'toSeq', 'toTs', 'tq', 'ts'],
 };
 
+/**
+ * JSON strings of the few names a box repeats in every reading (probes, compartments,
+ * qualities, the stamp its poll shares), kept: at steady state this code runs unoptimised, and
+ * a JSON.stringify call there costs more than the rest of the record's text. Bounded, so that
+ * stamps or odd names cannot make it grow without end.
+ */
+const QUOTED_MAX = 4096;
+const quotedNames = new Map<string, string>();
+let lastStamp = '';
+let lastStampQuoted = '""';
+
+function quoted(s: string): string {
+  let q = quotedNames.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (quotedNames.size < QUOTED_MAX) quotedNames.set(s, q);
+  }
+  return q;
+}
+
+function quotedStamp(ts: string): string {
+  if (ts !== lastStamp) {
+    lastStampQuoted = JSON.stringify(ts);
+    lastStamp = ts;
+  }
+  return lastStampQuoted;
+}
+
 export function canonicalRecord(record: JournalRecord): string {
   // The hot path (a million readings a second): a good reading has these fields and no others.
   if (record.kind === 'temperature' && record.error === undefined && typeof record.value === 'number') {
-    const c = record.compartment === undefined ? '' : `"compartment":${JSON.stringify(record.compartment)},`;
-    return `{${c}"kind":"temperature","probe":${JSON.stringify(record.probe)},"quality":${JSON.stringify(record.quality)},"seq":${record.seq},"tq":"${record.tq}","ts":${JSON.stringify(record.ts)},"value":${JSON.stringify(record.value)}}`;
+    const c = record.compartment === undefined ? '' : `"compartment":${quoted(record.compartment)},`;
+    const v = record.value;
+    // A finite number's JSON text is its String(); JSON writes NaN and the infinities as null.
+    return `{${c}"kind":"temperature","probe":${quoted(record.probe)},"quality":${quoted(record.quality)},"seq":${record.seq},"tq":"${record.tq}","ts":${quotedStamp(record.ts)},"value":${v - v === 0 ? v : 'null'}}`;
   }
   const r = record as unknown as Record<string, unknown>;
   // A kind this version does not know is still chained: all of its fields.
