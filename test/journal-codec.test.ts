@@ -1,7 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fromColumnar, toColumnar } from '../src/journal/columnar.ts';
-import { stampParser, decimalsOf, isoFormatter } from '../src/core/readings.ts';
+import { stampParser, decimalsOf, isoFormatter, isCompactable } from '../src/core/readings.ts';
 import { chunkHeader, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
 import { TokenBucket } from '../src/uplink/rate-limit.ts';
 import { planRetention, type StoredChunk } from '../src/journal/retention.ts';
@@ -65,6 +65,14 @@ describe('columnar records', () => {
     }
   });
 
+  it('compacts a good reading with exactly the standard fields, and keeps any other whole', () => {
+    const good = t(1, '2024-01-01T00:00:00.000Z', 4.2);
+    const { compartment: _c, ...bare } = good as JournalRecord & { compartment?: string };
+    expect([good, bare, { ...good, compartment: undefined }].map(isCompactable)).toEqual([true, true, true]);
+    const odd: unknown[] = [{ ...good, error: 'x' }, { ...bare, extra: 1 }, { ...good, extra: 1 }, { ...good, compartment: 7 }, { ...bare, tq: undefined, extra: 1 }, { ...good, value: null }, { ...good, quality: 'sensor-fault' }];
+    expect(odd.map((r) => isCompactable(r as JournalRecord))).toEqual(odd.map(() => false));
+  });
+
   it('finds decimals and canonical timestamps exactly', () => {
     expect([4, 4.2, 4.25, -0.125, 1 / 3, 0.1 + 0.2].map(decimalsOf)).toEqual([0, 1, 2, 3, -1, -1]);
     const msOf = stampParser();
@@ -73,8 +81,11 @@ describe('columnar records', () => {
     for (const bad of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z', '2024-01-01T00:00:00.00xZ', '2024-01-01T00:00:00,000Z']) {
       expect(msOf('2024-01-01T00:00:00.000Z')).toBe(Date.UTC(2024, 0, 1));
       expect(msOf(bad)).toBeNaN();
+      expect(msOf(bad)).toBeNaN();
       expect(stampParser()(bad)).toBeNaN();
     }
+    // A poll's readings share one stamp: the same stamp twice, then others, then it again.
+    for (const ts of ['2024-03-01T10:00:00.000Z', '2024-03-01T10:00:00.000Z', '2024-03-01T10:00:01.250Z', '2024-03-02T00:00:00.000Z', '2024-03-01T10:00:00.000Z']) expect(msOf(ts)).toBe(Date.parse(ts));
     const iso = isoFormatter();
     for (let i = 0; i < 2000; i++) {
       const ms = Math.floor(Math.random() * 4e12) - 1e12;

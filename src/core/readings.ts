@@ -62,14 +62,19 @@ function timeOfDayMs(ts: string): number {
 export function stampParser(): (ts: string) => number {
   let day: string | undefined;
   let dayStart = NaN;
+  // The readings of one poll share a stamp: it is parsed once.
+  let last: string | undefined;
+  let lastMs = NaN;
   return (ts) => {
+    if (ts === last) return lastMs;
     const t = timeOfDayMs(ts);
     if (Number.isNaN(t)) return NaN;
     if (day === undefined || !ts.startsWith(day)) {
       day = ts.slice(0, 11);
       dayStart = dayMs(ts);
     }
-    return dayStart + t;
+    last = ts;
+    return (lastMs = dayStart + t);
   };
 }
 
@@ -77,10 +82,14 @@ export type Compactable = TemperatureDraft & { seq: number; value: number };
 
 export function isCompactable(r: JournalRecord): r is Compactable {
   if (r.kind !== 'temperature' || r.quality !== 'good' || typeof r.value !== 'number') return false;
-  if (r.compartment !== undefined && typeof r.compartment !== 'string') return false;
-  // Any other field (error, or one a driver added) would be lost in columns: keep such records whole.
-  for (const key in r) if (!TEMPERATURE_KEYS.has(key)) return false;
-  return true;
+  if (typeof r.ts !== 'string' || typeof r.tq !== 'string' || typeof r.probe !== 'string' || typeof r.seq !== 'number') return false;
+  const c = r.compartment;
+  if (c !== undefined && typeof c !== 'string') return false;
+  // Any other field (error, or one a driver added) would be lost in columns: keep such records
+  // whole. The seven fields above are there, so a record with no others has exactly
+  // TEMPERATURE_KEYS, or all but compartment (a key count is one builtin call; a key-by-key
+  // look-up ran for every reading, unoptimised, at steady state).
+  return Object.keys(r).length === ('compartment' in r ? TEMPERATURE_KEYS.size : TEMPERATURE_KEYS.size - 1);
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
