@@ -62,7 +62,7 @@ export class ChainedReader {
     if (start === records.length) return true;
     if (chained && start === 0 && out.length + records.length <= this.limit) {
       if (out.length === 0) this.prev = chunk.prev;
-      for (const record of records) out.push(record);
+      for (let i = 0; i < records.length; i++) out.push(records[i]!);
       this.atChunkEnd = chunk as DecodedChunk & { prev: string };
       return true;
     }

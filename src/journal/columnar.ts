@@ -46,7 +46,9 @@ export function toColumnar(records: readonly JournalRecord[]): Columnar {
   const all: Building[] = [];
   const verbatim: JournalRecord[] = [];
   const msOf = stampParser();
-  for (const r of records) {
+  // Indexed loops: this runs unoptimised at steady state, where each for-of step allocates.
+  for (let k = 0; k < records.length; k++) {
+    const r = records[k]!;
     const ms = isCompactable(r) ? msOf(r.ts) : NaN;
     const d = Number.isNaN(ms) ? -1 : decimalsOf((r as Compactable).value);
     if (d < 0) {
@@ -57,7 +59,7 @@ export function toColumnar(records: readonly JournalRecord[]): Columnar {
     let list = byProbe.get(t.probe);
     if (!list) byProbe.set(t.probe, (list = []));
     let b: Building | undefined;
-    for (const x of list) if (x.series.compartment === t.compartment && x.series.tq === t.tq) b = x;
+    for (let j = 0; j < list.length; j++) if (list[j]!.series.compartment === t.compartment && list[j]!.series.tq === t.tq) b = list[j];
     if (!b) {
       const series: TemperatureSeries = { probe: t.probe, tq: t.tq, scale: 0, seq: [], ts: [], v: [] };
       if (t.compartment !== undefined) series.compartment = t.compartment;
@@ -74,12 +76,13 @@ export function toColumnar(records: readonly JournalRecord[]): Columnar {
     if (d > s.scale) s.scale = d;
   }
   const temperatures: TemperatureSeries[] = [];
-  for (const { series, values } of all) {
+  for (let k = 0; k < all.length; k++) {
+    const { series, values } = all[k]!;
     // The scale is known only once the series is complete: values are scaled and delta-coded now.
     const f = POW10[series.scale]!;
     let last = 0;
-    for (const value of values) {
-      const n = Math.round(value * f);
+    for (let i = 0; i < values.length; i++) {
+      const n = Math.round(values[i]! * f);
       series.v.push(n - last);
       last = n;
     }

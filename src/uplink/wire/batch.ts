@@ -90,7 +90,9 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
   const verbatim: JournalRecord[] = [];
   const msOf = stampParser();
   let row: Building | undefined;
-  for (const r of records) {
+  // Indexed loops: this runs unoptimised at steady state, where each for-of step allocates.
+  for (let k = 0; k < records.length; k++) {
+    const r = records[k]!;
     const ms = isCompactable(r) ? msOf(r.ts) : NaN;
     const d = Number.isNaN(ms) ? -1 : decimalsOf((r as Compactable).value);
     if (d < 0) {
@@ -101,7 +103,7 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
     let ids = index.get(t.probe);
     if (!ids) index.set(t.probe, (ids = []));
     let at = -1;
-    for (const i of ids) if (probes[i]!.compartment === t.compartment) at = i;
+    for (let j = 0; j < ids.length; j++) if (probes[ids[j]!]!.compartment === t.compartment) at = ids[j]!;
     if (at < 0) {
       at = probes.length;
       ids.push(at);
@@ -121,14 +123,15 @@ export function batchDoc(source: BatchSource, lane: Lane, records: readonly Jour
   const lastValue = new Array<number>(probes.length).fill(0);
   const out: Row[] = [];
   let prev: Building | undefined;
-  for (const b of rows) {
-    const v = b.values.map((value, i) => {
+  for (let k = 0; k < rows.length; k++) {
+    const b = rows[k]!;
+    const v = new Array<number>(b.values.length);
+    for (let i = 0; i < v.length; i++) {
       const at = b.p[i]!;
-      const n = Math.round(value * POW10[probes[at]!.scale]!);
-      const delta = n - lastValue[at]!;
+      const n = Math.round(b.values[i]! * POW10[probes[at]!.scale]!);
+      v[i] = n - lastValue[at]!;
       lastValue[at] = n;
-      return delta;
-    });
+    }
     const o: Row = { t: b.ms - (prev?.ms ?? 0), s: b.first - (prev?.last ?? 0), v };
     if (b.tq !== (prev?.tq ?? 'system')) o.tq = b.tq;
     if (!prev || !sameList(prev.p, b.p)) o.p = b.p;
