@@ -4,7 +4,7 @@ import { fromColumnar, toColumnar } from '../src/journal/columnar.ts';
 import { stampParser, decimalsOf, isoFormatter, isCompactable } from '../src/core/readings.ts';
 import { chunkHeader, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
 import { TokenBucket } from '../src/uplink/rate-limit.ts';
-import { planRetention, type StoredChunk } from '../src/journal/retention.ts';
+import { keepAll, planRetention, type StoredChunk } from '../src/journal/retention.ts';
 import type { JournalRecord } from '../src/core/types.ts';
 
 const t = (seq: number, ts: string, value: number | null, extra: Partial<JournalRecord> = {}): JournalRecord =>
@@ -139,5 +139,8 @@ describe('rate limit and retention plans', () => {
     expect(asked).toEqual([0, 40]);
     // Over maxBytes: looked up whatever the age.
     expect((await planRetention({ ...fits, otherBytes: 990, now: 1000, committedSince: 0 })).deletes).toEqual(['c1']);
+    // The synchronous answer of a steady commit: all kept while it fits and is young, else ask planRetention.
+    expect(keepAll({ ...fits, now: 1000, committedSince: 0 })).toEqual({ deletes: [], gaps: [], telemetry, overflowing: false });
+    for (const maybe of [{ now: 1001, committedSince: 0 }, { now: 1000, committedSince: 0, otherBytes: 990 }, { now: 1000, committedSince: undefined }]) expect(keepAll({ ...fits, ...maybe })).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import { chainKey, chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, st
 import { chainEnd, genesis, type ChainHead } from '../chain/hash.ts';
 import { ChainedReader, type ChainedRead } from './chained-read.ts';
 import { Tail, type TailChunk } from './tail.ts';
-import { planRetention, type LaneMeta, type StoredChunk } from './retention.ts';
+import { keepAll, planRetention, type LaneMeta, type RetentionInput, type StoredChunk } from './retention.ts';
 import { Refused, type Waiter } from './refused.ts';
 import { faultCode, probeWrite } from './write-fault.ts';
 
@@ -351,7 +351,7 @@ export class Journal {
         return bytes;
       };
       const added = { events: encode('events'), telemetry: encode('telemetry') };
-      const plan = await planRetention({
+      const retention: RetentionInput = {
         telemetry: this.lanes.telemetry,
         headAcked: this.headAcked.telemetry,
         // Room for the gap record a drop writes into this commit's events chunk, or it overshoots.
@@ -362,7 +362,8 @@ export class Journal {
         // A clock stepped back can only delay an age drop (by at most maxAge), never cause one.
         committedSince: this.front?.lane === 'telemetry' ? this.front.chunk.header.committedAt : undefined,
         nextChunk: (after) => this.nextChunk('telemetry', after),
-      });
+      };
+      const plan = keepAll(retention) ?? (await planRetention(retention));
       if (plan.gaps.length > 0) {
         // The gap goes in the same atomic batch as the drop: the hole is never unannounced.
         for (const gap of plan.gaps) byLane.events.push({ ...gap, seq: seq++ });

@@ -58,6 +58,20 @@ export interface RetentionPlan {
  * [seq 1-40: 50 B, 41-80: 50 B], commit adds 30 B -> 150 > 100: drop 1-40 -> 100, fits;
  * gap {fromSeq 1, toSeq 40, count 40, reason 'max-bytes'}.
  */
+/** Whether nothing can go without looking: the journal fits and no stored telemetry can be older than maxAge. */
+function fitsAndYoung(input: RetentionInput, telemetryBytes: number): boolean {
+  return input.otherBytes + telemetryBytes <= input.maxBytes && input.committedSince !== undefined && input.now - input.committedSince <= input.maxAgeMs;
+}
+
+/**
+ * planRetention for the common commit, synchronously: undefined when something may have to go
+ * (then ask planRetention). A steady commit then awaits nothing but its write.
+ */
+export function keepAll(input: RetentionInput): RetentionPlan | undefined {
+  if (!fitsAndYoung(input, input.telemetry.bytes)) return undefined;
+  return { deletes: [], gaps: [], telemetry: { ...input.telemetry }, overflowing: false };
+}
+
 export async function planRetention(input: RetentionInput): Promise<RetentionPlan> {
   const t = { ...input.telemetry };
   const deletes: string[] = [];
@@ -66,7 +80,7 @@ export async function planRetention(input: RetentionInput): Promise<RetentionPla
   let overflowing = false;
   for (;;) {
     const over = input.otherBytes + t.bytes > input.maxBytes;
-    if (!over && input.committedSince !== undefined && input.now - input.committedSince <= input.maxAgeMs) break;
+    if (fitsAndYoung(input, t.bytes)) break;
     const head = await input.nextChunk(t.deletedThrough);
     if (!head) {
       overflowing = over;
