@@ -2,7 +2,8 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fromColumnar, toColumnar } from '../src/journal/columnar.ts';
 import { stampParser, decimalsOf, isoFormatter, isCompactable } from '../src/core/readings.ts';
-import { chunkHeader, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
+import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from '../src/journal/chunk.ts';
+import { MAX_NAMES, NameTable } from '../src/journal/names.ts';
 import { TokenBucket } from '../src/uplink/rate-limit.ts';
 import { keepAll, planRetention, type StoredChunk } from '../src/journal/retention.ts';
 import type { JournalRecord } from '../src/core/types.ts';
@@ -71,6 +72,57 @@ describe('columnar records', () => {
     expect([good, bare, { ...good, compartment: undefined }].map(isCompactable)).toEqual([true, true, true]);
     const odd: unknown[] = [{ ...good, error: 'x' }, { ...bare, extra: 1 }, { ...good, extra: 1 }, { ...good, compartment: 7 }, { ...bare, tq: undefined, extra: 1 }, { ...good, value: null }, { ...good, quality: 'sensor-fault' }];
     expect(odd.map((r) => isCompactable(r as JournalRecord))).toEqual(odd.map(() => false));
+  });
+
+  it('keeps a small commit as plain rows naming probes by index, and gives back exactly what went in', () => {
+    const names = new NameTable();
+    const at = (ms: number) => new Date(1_704_067_200_000 + ms).toISOString();
+    const records: JournalRecord[] = [
+      // One poll of three probes (one in no compartment, one with a name JSON must escape), one stamp 2 ms late.
+      t(10, at(0), 4.2), t(11, at(0), -0, { probe: 'p"2\u00fc' } as Partial<JournalRecord>), t(12, at(2), 1 / 3, { probe: 'p3', compartment: undefined } as Partial<JournalRecord>),
+      { kind: 'event', ts: at(5), tq: 'system', type: 'alarm.raised', severity: 'critical', message: 'hot', data: { a: [1] }, seq: 13 },
+      t(14, at(1000), 4.3), t(15, at(1000), 7, { tq: 'gps' } as Partial<JournalRecord>), t(17, at(1000), 5),
+      t(18, at(1000), null, { quality: 'sensor-fault', error: '0x8000' } as Partial<JournalRecord>),
+      t(19, at(1000), 5, { extra: 1 } as Partial<JournalRecord>), t(20, '2024-01-01T01:00:00+01:00', 5), t(21, at(1000), Infinity),
+      { kind: 'position', ts: at(1000), tq: 'gps', mode: 3, lat: 52.1, lon: 4.3, speed: 12.5, seq: 22 },
+    ];
+    const value = encodeChunk(records, 1234, 'ab'.repeat(32), names);
+    expect(value[0]).toBe(3);
+    expect(chunkHeader(value)).toEqual({ count: records.length, firstSeq: 10, committedAt: 1234, prev: 'ab'.repeat(32) });
+    // As JSON has them: -0 is 0, and a value that is no finite number is null (a verbatim record, as in columnar chunks).
+    const expected = records.map((r) => JSON.parse(JSON.stringify(r)) as JournalRecord);
+    expect(decodeChunk(value, names)).toEqual(expected);
+    expect(chunkSeqs(value)).toEqual(records.map((r) => r.seq));
+    expect(() => decodeChunk(value)).toThrow(/needs the journal's names/);
+    // The names as the journal stores them read back the same chunk.
+    expect(decodeChunk(value, NameTable.parse(names.unwritten()))).toEqual(expected);
+    // 32 probes polled at once: smaller than the deflated columnar chunk of the same readings.
+    const poll = Array.from({ length: 32 }, (_, i) => t(100 + i, at(5000), 3 + (i % 5) / 10, { probe: `p${i}`, compartment: `c${i >> 3}` } as Partial<JournalRecord>));
+    const rows = encodeChunk(poll, 0, '00'.repeat(32), names);
+    const columnar = encodeChunk(poll, 0, '00'.repeat(32));
+    expect([rows[0], columnar[0]]).toEqual([3, 2]);
+    expect(rows.length).toBeLessThan(columnar.length);
+    expect(decodeChunk(rows, names)).toEqual(poll);
+  });
+
+  it('writes names once, again after an unsure write, and falls back to columnar chunks when the table is full', () => {
+    const names = new NameTable();
+    expect(names.unwritten()).toBeUndefined();
+    expect([names.indexOf('p1', 'front'), names.indexOf('p1', undefined), names.indexOf('p1', 'front')]).toEqual([0, 1, 0]);
+    const size = names.size;
+    expect(JSON.parse(names.unwritten()!.toString())).toEqual([['p1', 'front'], ['p1', null]]);
+    names.wrote(size);
+    expect(names.unwritten()).toBeUndefined();
+    names.unsure();
+    expect(names.unwritten()).toBeDefined();
+    names.wrote(names.size);
+    for (let i = names.size; i < MAX_NAMES; i++) names.indexOf(`q${i}`, undefined);
+    expect(names.indexOf('new', undefined)).toBe(-1);
+    const r = [t(1, '2024-01-01T00:00:00.000Z', 4.2, { probe: 'new' } as Partial<JournalRecord>)];
+    const value = encodeChunk(r, 0, '00'.repeat(32), names);
+    expect(value[0]).toBe(2);
+    expect(decodeChunk(value, names)).toEqual(r);
+    expect(() => NameTable.parse(Buffer.from('[["a", 1]]'))).toThrow(/bad entry/);
   });
 
   it('finds decimals and canonical timestamps exactly', () => {

@@ -7,7 +7,8 @@ import type { JournalConfig } from '../config/schema-journal.ts';
 import { chunkHeader, chunkSeqs, decodeChunk, encodeChunk } from './chunk.ts';
 import { Compactor } from './compactor.ts';
 import { openIncarnation } from './incarnation.ts';
-import { chainKey, chunkKey, laneMetaKey, lanePrefix, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { chainKey, chunkKey, laneMetaKey, lanePrefix, NAMES_KEY, seqOfChunkKey, SEQ_KEY, stateKey } from './keys.ts';
+import { NameTable } from './names.ts';
 import { chainEnd, genesis, type ChainHead } from '../chain/hash.ts';
 import { ChainedReader, type ChainedRead } from './chained-read.ts';
 import { Tail, type TailChunk } from './tail.ts';
@@ -173,6 +174,8 @@ export class Journal {
     private readonly headAcked: Record<Lane, number>,
     /** Per lane: the chain head on disk (src/chain/hash.ts), written in every commit's batch. */
     private readonly chain: Record<Lane, ChainHead>,
+    /** The names row chunks refer to (names.ts). */
+    private readonly names: NameTable,
     opts: JournalOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -202,8 +205,8 @@ export class Journal {
       await db.close();
       throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
     }
-    const { nextSeq, lanes, headAcked, chain } = await loadMeta(db, incarnation);
-    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, chain, opts);
+    const { nextSeq, lanes, headAcked, chain, names } = await loadMeta(db, incarnation);
+    const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, chain, names, opts);
     const s = journal.stats();
     log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
     return journal;
@@ -344,7 +347,7 @@ export class Journal {
           const last = part[part.length - 1]!.seq;
           heads[lane] = { seq: last, hash: chainEnd(prev, part) };
           const key = chunkKey(lane, last);
-          const value = encodeChunk(part, now, prev);
+          const value = encodeChunk(part, now, prev, this.names);
           chunks[lane].push({ key, value, lastSeq: last, bytes: key.length + value.length, count: part.length, prev, records: part });
           bytes += key.length + value.length;
         }
@@ -381,7 +384,12 @@ export class Journal {
       for (const lane of LANES) if (byLane[lane].length > 0) ops.push({ type: 'put', key: chainKey(lane), value: Buffer.from(JSON.stringify(heads[lane])) });
       ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(String(seq)) });
       for (const [key, value] of puts) ops.push({ type: 'put', key, value });
+      // New names go in the batch of the first chunk that uses them.
+      const names = this.names.size;
+      const namesValue = this.names.unwritten();
+      if (namesValue) ops.push({ type: 'put', key: NAMES_KEY, value: namesValue });
       await this.db.batch(ops, { sync: this.cfg.fsync });
+      this.names.wrote(names);
       if (plan.deletes.length > 0) {
         this.tails.telemetry.deleted(plan.telemetry.deletedThrough);
         this.headAcked.telemetry = 0;
@@ -490,6 +498,8 @@ export class Journal {
     this.front = undefined;
     // A write reported as failed may have reached the disk: only later chunks are known here.
     for (const lane of LANES) this.tails[lane].reset(this.nextSeq - 1);
+    // The names in memory hold the disk's (append-only); whether the last ones got there is unsure.
+    this.names.unsure();
   }
 
   /**
@@ -533,7 +543,7 @@ export class Journal {
     for await (const [key, value] of this.db.iterator({ gt: chunkKey(lane, fromSeq), lt: lanePrefix(lane).lt })) {
       // The header alone says whether this chunk is wanted: the one being read stays cached.
       const header = chunkHeader(value);
-      const decode = () => (this.cached?.key === key ? this.cached : (this.cached = { key, records: decodeChunk(value), prev: header.prev }));
+      const decode = () => (this.cached?.key === key ? this.cached : (this.cached = { key, records: decodeChunk(value, this.names), prev: header.prev }));
       if (!reader.add(header, decode)) break;
     }
     return reader.result(this.chain[lane]);
@@ -674,8 +684,9 @@ export class Journal {
 }
 
 /** Where the journal left off: read at open, and again after reopening on a write error. */
-async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number>; chain: Record<Lane, ChainHead> }> {
+async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number; lanes: Record<Lane, LaneMeta>; headAcked: Record<Lane, number>; chain: Record<Lane, ChainHead>; names: NameTable }> {
   const storedSeq = await db.get(SEQ_KEY);
+  const names = NameTable.parse(await db.get(NAMES_KEY));
   const lanes = {} as Record<Lane, LaneMeta>;
   const headAcked = {} as Record<Lane, number>;
   const chain = {} as Record<Lane, ChainHead>;
@@ -687,7 +698,7 @@ async function loadMeta(db: Db, incarnation: string): Promise<{ nextSeq: number;
     lanes[lane] = meta ? { ...emptyMeta(), ...(JSON.parse(meta.toString()) as LaneMeta) } : emptyMeta();
     headAcked[lane] = await straddling(db, lane, lanes[lane]);
   }
-  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, chain };
+  return { nextSeq: storedSeq ? Number(storedSeq.toString()) : 1, lanes, headAcked, chain, names };
 }
 
 /** Both lanes' records of one commit in seq order; a steady commit has one lane only and needs no sort. */

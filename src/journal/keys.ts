@@ -8,9 +8,11 @@ import type { Lane } from '../core/types.ts';
  *   m!lane!telemetry              -> that lane's cursors and totals (LaneMeta, JSON)
  *   m!incarnation                 -> this journal's incarnation id (incarnation.ts), 16 hex digits
  *   m!chain!telemetry             -> that lane's chain head {seq, hash} (src/chain/hash.ts), in each commit's batch
+ *   m!names                       -> the probe and compartment names row chunks refer to (names.ts), in the batch of the first chunk that uses a new one
  */
 export const SEQ_KEY = 'm!seq';
 export const INCARNATION_KEY = 'm!incarnation';
+export const NAMES_KEY = 'm!names';
 
 /** State kept beside the records and written in their commits (Journal.putState): `s!{name}`. */
 export function stateKey(name: string): string {
