@@ -91,11 +91,20 @@ const CLOCK_JUMP_MS = 5 * 60_000;
 /** Trip statistics change with every reading; between alarm transitions they are saved this often. */
 const SAVE_EVERY_MS = 10_000;
 
+/** Changed in place on every reading (an object per reading was garbage at once). */
 interface ProbeLatest {
   value: number | null;
   quality: ReadingQuality;
-  error?: string;
+  error: string | undefined;
   at: number;
+}
+
+/** What the last evaluation of a compartment saw: `status()` and `snapshot()` show it without judging again. */
+interface Judgement {
+  values: Map<string, number>;
+  sup: Suppression | undefined;
+  /** Built from the rest when first asked for, then kept until the next evaluation. */
+  view?: CompartmentStatusView;
 }
 
 const CAUSES = ['defrost', 'door'] as const;
@@ -113,6 +122,8 @@ class Engine implements RulesEngine {
   /** A probe's `health:probe-fault:` key, made once rather than per reading. */
   private readonly faultKey = new Map<string, string>();
   private readonly probes = new Map<string, ProbeLatest>();
+  /** Per compartment id, its last evaluation (evaluateRule): the display and `latest` read it every second. */
+  private readonly judgements = new Map<string, Judgement>();
   private readonly inputs = new Map<string, boolean>();
   private readonly devices = new Map<string, DeviceHealth>();
   private lastFixAt: number | undefined;
@@ -187,6 +198,8 @@ class Engine implements RulesEngine {
     const s = this.state;
     const each = (r: Record<string, Debounce>) => Object.fromEntries(Object.entries(r).map(([k, d]) => [k, forgetPending(d)]));
     this.state = { ...s, compartments: Object.fromEntries(Object.entries(s.compartments).map(([k, c]) => [k, resumeCompartment(c)])), health: each(s.health), sites: each(s.sites) };
+    // What was judged before shows pending delays that no longer run.
+    this.judgements.clear();
   }
 
   /**
@@ -239,7 +252,16 @@ class Engine implements RulesEngine {
   private onTemperature(r: TemperatureDraft, now: number) {
     // A "good" reading without a finite number is a broken driver or probe: a fault, never a temperature.
     const good = r.quality === 'good' && typeof r.value === 'number' && Number.isFinite(r.value);
-    this.probes.set(r.probe, { value: good ? r.value : null, quality: good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality, ...(r.error && { error: r.error }), at: now });
+    const value = good ? (r.value as number) : null;
+    const quality = good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality;
+    const seen = this.probes.get(r.probe);
+    if (seen === undefined) this.probes.set(r.probe, { value, quality, error: r.error, at: now });
+    else {
+      seen.value = value;
+      seen.quality = quality;
+      seen.error = r.error;
+      seen.at = now;
+    }
     const compartment = this.probeCfg.get(r.probe)?.compartment;
     if (good && compartment !== undefined) this.trips.onReading(compartment, r.value as number);
   }
@@ -284,16 +306,15 @@ class Engine implements RulesEngine {
     this.evaluateHealth(now);
   }
 
-  private freshValues(rule: CompartmentRule, now: number) {
-    const fresh: { probe: string; value: number }[] = [];
-    for (const id of rule.probes) {
-      const p = this.probes.get(id);
-      if (p && p.value !== null && now - p.at <= staleAfterMs(this.probeCfg.get(id))) fresh.push({ probe: id, value: p.value });
-    }
-    return fresh;
+  /** The probe's latest good value, unless older than its stale time. */
+  private freshValue(id: string, now: number): number | undefined {
+    const p = this.probes.get(id);
+    return p && p.value !== null && now - p.at <= staleAfterMs(this.probeCfg.get(id)) ? p.value : undefined;
   }
 
   private suppression(rule: CompartmentRule, now: number): Suppression | undefined {
+    // Most compartments have neither: nothing to build per evaluation.
+    if (!rule.defrost && !rule.door) return undefined;
     const causes = CAUSES.flatMap((cause) => {
       const cc = rule[cause];
       if (!cc) return [];
@@ -304,10 +325,12 @@ class Engine implements RulesEngine {
   }
 
   private evaluateRule(rule: CompartmentRule, now: number) {
-    const values = channelValues(rule, this.freshValues(rule, now));
+    const values = channelValues(rule, (id) => this.freshValue(id, now));
     const sup = this.suppression(rule, now);
-    const r = evaluateCompartment(this.state.compartments[rule.id] ?? {}, values, now, rule, sup);
-    this.state.compartments = { ...this.state.compartments, [rule.id]: r.state };
+    const before = this.state.compartments[rule.id];
+    const r = evaluateCompartment(before ?? {}, values, now, rule, sup);
+    if (r.state !== before) this.state.compartments = { ...this.state.compartments, [rule.id]: r.state };
+    this.judgements.set(rule.id, { values, sup });
     for (const e of r.edges) {
       const key = `temp:${e.channel}:${e.tier.name}`;
       if (e.edge === 'off') {
@@ -336,7 +359,7 @@ class Engine implements RulesEngine {
 
   private probeSeen(p: GatewayConfig['probes'][number]): ProbeSeen {
     const seen = this.probes.get(p.id);
-    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
+    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error !== undefined && { error: seen.error }) }) };
   }
 
   /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
@@ -433,9 +456,19 @@ class Engine implements RulesEngine {
     return { compartments: this.rules.map((rule) => this.judged(rule, now)), alarms: this.state.book.open, ...(tripId !== undefined && { tripId }), gate: this.trips.gate() };
   }
 
+  /**
+   * A compartment as its last evaluation left it (the tick evaluates every one each second, a
+   * poll its own): the display, the outputs and `latest` read this every second, twice or
+   * more, and judging again each time was most of their cost.
+   */
   private judged(rule: CompartmentRule, now: number): CompartmentStatusView {
-    const values = channelValues(rule, this.freshValues(rule, now));
-    const sup = this.suppression(rule, now);
+    const j = this.judgements.get(rule.id);
+    if (j !== undefined) return (j.view ??= this.statusView(rule, j));
+    // Not evaluated yet (before the first tick): judged as it stands, without stepping its alarms.
+    return this.statusView(rule, { values: channelValues(rule, (id) => this.freshValue(id, now)), sup: this.suppression(rule, now) });
+  }
+
+  private statusView(rule: CompartmentRule, { values, sup }: Judgement): CompartmentStatusView {
     const st = this.state.compartments[rule.id] ?? {};
     const on = rule.tiers.filter((t) => rule.channels.some((ch) => isOn(st[ch]?.[t.name] ?? IDLE)));
     const state: CompartmentStatus = on.some((t) => t.severity === 'critical') ? 'critical' : on.length > 0 ? 'warning' : values.size === 0 ? 'unknown' : sup ? 'suppressed' : 'ok';
