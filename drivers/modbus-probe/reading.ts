@@ -6,7 +6,7 @@ export type Reading = { quality: 'good'; value: number } | { quality: 'sensor-fa
 
 /** Fault values compare with the raw bits: 0x8000, 32768 and -32768 are the same 16-bit fault. */
 function matchesFault(bits: number, faultValues: readonly number[], width: 1 | 2): boolean {
-  for (const f of faultValues) if ((width === 1 ? f & 0xffff : f >>> 0) === bits) return true;
+  for (let i = 0; i < faultValues.length; i++) if ((width === 1 ? faultValues[i]! & 0xffff : faultValues[i]! >>> 0) === bits) return true;
   return false;
 }
 
@@ -35,7 +35,9 @@ export function evaluate(probe: ResolvedProbe, words: readonly number[], status?
   }
   if (!Number.isFinite(raw)) return { quality: 'sensor-fault', reason: `not a number (${hex(bits, width)})` };
   const scaled = round(raw * probe.scale + probe.offset);
-  const [min, max] = probe.validRange;
+  // Indexed, not destructured: array destructuring walks an iterator, for every probe every second.
+  const min = probe.validRange[0];
+  const max = probe.validRange[1];
   if (scaled < min || scaled > max) return { quality: 'sensor-fault', reason: `out of range: ${scaled} ${probe.unitOfMeasure} outside [${min}, ${max}]` };
   return { quality: 'good', value: probe.unitOfMeasure === 'F' ? round(((scaled - 32) * 5) / 9) : scaled };
 }

@@ -49,11 +49,15 @@ export function evaluateCompartment(
   let counted = false;
   // Most evaluations change nothing: then `state` itself comes back, so the engine keeps it as it is.
   let changed = false;
-  for (const channel of rule.channels) {
+  // Indexed loops: for every compartment a poll touches, in code that stays in V8's lower tiers,
+  // where each for-of step allocates an iterator result.
+  for (let c = 0; c < rule.channels.length; c++) {
+    const channel = rule.channels[c]!;
     const value = values.get(channel);
     const before = state[channel];
     const tiers: Record<string, Debounce> = {};
-    for (const tier of rule.tiers) {
+    for (let t = 0; t < rule.tiers.length; t++) {
+      const tier = rule.tiers[t]!;
       const d = before?.[tier.name] ?? IDLE;
       const cond = value === undefined ? undefined : beyond(value, tier, isOn(d), rule.hysteresis);
       const hold = value !== undefined && held(tier, value, sup);

@@ -99,6 +99,20 @@ interface ProbeLatest {
   at: number;
 }
 
+type ProbeCfg = GatewayConfig['probes'][number];
+
+/** A configured probe as the engine tracks it: what a reading needs, found with one lookup. */
+interface ProbeTrack {
+  cfg: ProbeCfg;
+  /** Its compartment's rule: the one rule its reading can change. */
+  rule: CompartmentRule | undefined;
+  staleMs: number;
+  /** Its `health:probe-fault:` key. */
+  faultKey: string;
+  /** Its latest reading; undefined until the first. */
+  seen: ProbeLatest | undefined;
+}
+
 /** What the last evaluation of a compartment saw: `status()` and `snapshot()` show it without judging again. */
 interface Judgement {
   values: Map<string, number>;
@@ -116,12 +130,8 @@ export function createRulesEngine(cfg: GatewayConfig, deps: RulesDeps): RulesEng
 class Engine implements RulesEngine {
   private state: State = freshState();
   private readonly rules: CompartmentRule[];
-  private readonly probeCfg: Map<string, GatewayConfig['probes'][number]>;
-  /** A probe's compartment rule: the one rule its reading can change. */
-  private readonly ruleOf = new Map<string, CompartmentRule>();
-  /** A probe's `health:probe-fault:` key, made once rather than per reading. */
-  private readonly faultKey = new Map<string, string>();
-  private readonly probes = new Map<string, ProbeLatest>();
+  /** Per configured probe id; readings of other probes change nothing. */
+  private readonly tracks = new Map<string, ProbeTrack>();
   /** Per compartment id, its last evaluation (evaluateRule): the display and `latest` read it every second. */
   private readonly judgements = new Map<string, Judgement>();
   private readonly inputs = new Map<string, boolean>();
@@ -139,9 +149,10 @@ class Engine implements RulesEngine {
     private readonly deps: RulesDeps,
   ) {
     this.rules = cfg.compartments.map((c) => compartmentRule(c, cfg.probes));
-    this.probeCfg = new Map(cfg.probes.map((p) => [p.id, p]));
-    for (const rule of this.rules) for (const id of rule.probes) this.ruleOf.set(id, rule);
-    for (const p of cfg.probes) this.faultKey.set(p.id, healthKey('probe-fault', p.id));
+    for (const p of cfg.probes) {
+      const rule = this.rules.find((r) => r.probes.includes(p.id));
+      this.tracks.set(p.id, { cfg: p, rule, staleMs: staleAfterMs(p), faultKey: healthKey('probe-fault', p.id), seen: undefined });
+    }
     this.saver = new SaveQueue(deps.store, () => this.state, (err) => deps.log.error({ err }, 'rules: saving state failed'));
     this.trips = new TripDesk({
       cfg,
@@ -234,11 +245,15 @@ class Engine implements RulesEngine {
     const now = this.now();
     const touched = new Set<CompartmentRule>();
     let fix = false;
-    for (const r of rs) {
+    // Indexed loops: code run per reading stays in V8's interpreter and baseline tiers (the
+    // service's --interrupt-budget), where every step of a for-of allocates an iterator result.
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
       if (r.kind === 'temperature') {
-        this.onTemperature(r, now);
-        const rule = this.ruleOf.get(r.probe);
-        if (rule) touched.add(rule);
+        const track = this.tracks.get(r.probe);
+        if (track === undefined) continue;
+        this.onTemperature(track, r, now);
+        if (track.rule) touched.add(track.rule);
       } else if (r.kind === 'position') {
         if (r.mode >= 2) this.onFix(r, now);
         fix = true;
@@ -246,23 +261,27 @@ class Engine implements RulesEngine {
     }
     if (fix) this.evaluate(now);
     else for (const rule of touched) this.evaluateRule(rule, now);
-    for (const r of rs) if (r.kind === 'temperature') this.evaluateProbeHealth(r.probe, now);
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      const track = r.kind === 'temperature' ? this.tracks.get(r.probe) : undefined;
+      if (track) this.evaluateProbeHealth(track, now);
+    }
   }
 
-  private onTemperature(r: TemperatureDraft, now: number) {
+  private onTemperature(track: ProbeTrack, r: TemperatureDraft, now: number) {
     // A "good" reading without a finite number is a broken driver or probe: a fault, never a temperature.
     const good = r.quality === 'good' && typeof r.value === 'number' && Number.isFinite(r.value);
     const value = good ? (r.value as number) : null;
     const quality = good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality;
-    const seen = this.probes.get(r.probe);
-    if (seen === undefined) this.probes.set(r.probe, { value, quality, error: r.error, at: now });
+    const { seen } = track;
+    if (seen === undefined) track.seen = { value, quality, error: r.error, at: now };
     else {
       seen.value = value;
       seen.quality = quality;
       seen.error = r.error;
       seen.at = now;
     }
-    const compartment = this.probeCfg.get(r.probe)?.compartment;
+    const { compartment } = track.cfg;
     if (good && compartment !== undefined) this.trips.onReading(compartment, r.value as number);
   }
 
@@ -308,8 +327,9 @@ class Engine implements RulesEngine {
 
   /** The probe's latest good value, unless older than its stale time. */
   private freshValue(id: string, now: number): number | undefined {
-    const p = this.probes.get(id);
-    return p && p.value !== null && now - p.at <= staleAfterMs(this.probeCfg.get(id)) ? p.value : undefined;
+    const track = this.tracks.get(id);
+    const p = track?.seen;
+    return p && p.value !== null && now - p.at <= track.staleMs ? p.value : undefined;
   }
 
   private suppression(rule: CompartmentRule, now: number): Suppression | undefined {
@@ -351,28 +371,29 @@ class Engine implements RulesEngine {
         }, now),
       );
     }
-    for (const [channel, value] of values) {
-      for (const tier of rule.tiers) if (isOn(r.state[channel]?.[tier.name] ?? IDLE)) this.state.book = notePeak(this.state.book, `temp:${channel}:${tier.name}`, value, tier.direction);
-    }
+    // forEach, not for-of: no iterator entries per evaluation.
+    values.forEach((value, channel) => {
+      for (let t = 0; t < rule.tiers.length; t++) {
+        const tier = rule.tiers[t]!;
+        if (isOn(r.state[channel]?.[tier.name] ?? IDLE)) this.state.book = notePeak(this.state.book, `temp:${channel}:${tier.name}`, value, tier.direction);
+      }
+    });
     this.trips.account(rule, now, r.out, r.counted);
   }
 
-  private probeSeen(p: GatewayConfig['probes'][number]): ProbeSeen {
-    const seen = this.probes.get(p.id);
-    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error !== undefined && { error: seen.error }) }) };
+  private probeSeen({ cfg, staleMs, seen }: ProbeTrack): ProbeSeen {
+    return { id: cfg.id, staleMs, ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error !== undefined && { error: seen.error }) }) };
   }
 
   /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
-  private settled(p: GatewayConfig['probes'][number], now: number): boolean {
-    const seen = this.probes.get(p.id);
-    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleAfterMs(p) && (this.state.health[this.faultKey.get(p.id)!] ?? IDLE).phase === 'idle';
+  private settled({ seen, staleMs, faultKey }: ProbeTrack, now: number): boolean {
+    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleMs && (this.state.health[faultKey] ?? IDLE).phase === 'idle';
   }
 
   /** After a reading: judges that probe's fault condition alone, and only when it can change. */
-  private evaluateProbeHealth(id: string, now: number) {
-    const p = this.probeCfg.get(id);
-    if (p === undefined || this.settled(p, now)) return;
-    const c = probeCondition(this.probeSeen(p), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
+  private evaluateProbeHealth(track: ProbeTrack, now: number) {
+    if (this.settled(track, now)) return;
+    const c = probeCondition(this.probeSeen(track), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
     if (c) this.stepHealth(c, now);
   }
 
@@ -381,12 +402,18 @@ class Engine implements RulesEngine {
       nowMs: now,
       sinceMs: this.startedMs,
       // Settled probes would only say "ok" again: at 128 probes, twice a second, that was most of a tick.
-      probes: this.cfg.probes.filter((p) => !this.settled(p, now)).map((p) => this.probeSeen(p)),
+      probes: this.unsettled(now),
       devices: [...this.devices.values()],
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),
     };
     for (const c of healthConditions(facts, this.cfg.healthAlarms)) this.stepHealth(c, now);
+  }
+
+  private unsettled(now: number): ProbeSeen[] {
+    const out: ProbeSeen[] = [];
+    for (const track of this.tracks.values()) if (!this.settled(track, now)) out.push(this.probeSeen(track));
+    return out;
   }
 
   private stepHealth(c: HealthCondition, now: number) {
@@ -488,7 +515,7 @@ class Engine implements RulesEngine {
       name: rule.name,
       value,
       probes: rule.probes.map((id) => {
-        const p = this.probes.get(id);
+        const p = this.tracks.get(id)?.seen;
         return { id, value: p?.value ?? null, ...(p && { quality: p.quality, at: new Date(p.at).toISOString() }) };
       }),
       limits: Object.fromEntries(rule.tiers.map((t) => [t.name, t.limit])),
