@@ -382,7 +382,7 @@ class Engine implements RulesEngine {
   }
 
   private probeSeen({ cfg, staleMs, seen }: ProbeTrack): ProbeSeen {
-    return { id: cfg.id, staleMs, ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error !== undefined && { error: seen.error }) }) };
+    return { id: cfg.id, staleMs, ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
   }
 
   /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
@@ -412,7 +412,9 @@ class Engine implements RulesEngine {
 
   private unsettled(now: number): ProbeSeen[] {
     const out: ProbeSeen[] = [];
-    for (const track of this.tracks.values()) if (!this.settled(track, now)) out.push(this.probeSeen(track));
+    this.tracks.forEach((track) => {
+      if (!this.settled(track, now)) out.push(this.probeSeen(track));
+    });
     return out;
   }
 
