@@ -16,7 +16,6 @@ import { archiveDir, TripArchive } from '../trips/archive.ts';
 import { TripRecorder } from '../trips/recorder.ts';
 import { latestOf } from './latest.ts';
 import { LiveState } from './live-state.ts';
-import { Ticker } from './ticker.ts';
 import { VERSION } from './version.ts';
 
 export interface Gateway {
@@ -142,8 +141,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
     // hands it over, whatever the disk does. The journal records it and the uplink sends it; a
     // reading the disk refused is announced by a gap record (the journal logs and reports that).
     // One commit promise per call: the probes hand over every reading of a coalesced read at once.
-    // Made once the drivers run (below); readings before that have no sweep to nudge.
-    let ticker: Ticker | undefined;
     const sinkMany = (drafts: RecordDraft[]) => {
       for (let i = 0; i < drafts.length; i++) live.observe(drafts[i]!);
       // One judgement per poll: each compartment once, with all of the poll's readings in.
@@ -161,8 +158,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
         },
         () => spooled?.(undefined),
       );
-      // The 1 s sweep, when due, in this turn: the process is awake for the poll anyway.
-      ticker?.nudge();
     };
     const sink = (draft: RecordDraft) => sinkMany([draft]);
 
@@ -179,7 +174,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       stops.push(() => gps!.stop());
     }
 
-    ticker = new Ticker(() => {
+    const ticker = setInterval(() => {
       const now = health();
       live.setHealth(now);
       rules.tick(clock.nowMs().ms, now);
@@ -187,7 +182,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger, options: Gat
       // Sent only when it changed or is due a refresh (uplink.publishLatest).
       uplink.publishLatest();
     }, HEALTH_INTERVAL_MS);
-    stops.push(async () => ticker?.stop());
+    stops.push(async () => clearInterval(ticker));
     live.setHealth(health());
 
     log.info({ gatewayId: cfg.gatewayId, display: local.url, broker: uplinkCfg.url, version: VERSION }, 'coldgate running');
