@@ -22,7 +22,7 @@ async function demoServer(port: number, tenths: number[]): Promise<Server> {
   return server;
 }
 
-function setup(port: number, probes: Record<string, unknown>[], bus: Record<string, unknown> = {}) {
+function setup(port: number, probes: Record<string, unknown>[], bus: Record<string, unknown> = {}, clock = new Clock()) {
   const drafts: TemperatureDraft[] = [];
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -30,7 +30,7 @@ function setup(port: number, probes: Record<string, unknown>[], bus: Record<stri
     buses: [BusConfig.parse({ id: 'cab', type: 'tcp', host: '127.0.0.1', port, timeoutMs: 300, ...bus })],
     probes: probes.map((p) => ProbeConfig.parse({ bus: 'cab', unit: 1, intervalMs: 200, ...p })),
   };
-  const drivers = createProbeDrivers(cfg, { sink: (d) => d.kind === 'temperature' && drafts.push(d), clock: new Clock(), log });
+  const drivers = createProbeDrivers(cfg, { sink: (d) => d.kind === 'temperature' && drafts.push(d), clock, log });
   return { drafts, drivers, logs };
 }
 
@@ -64,6 +64,26 @@ describe('createProbeDrivers', () => {
       ['t3', 'probe', 'ok'],
       ['cab', 'bus', 'ok'],
     ]);
+  });
+
+  it('stamps the readings of one coalesced read once: their registers came in one reply', async () => {
+    const port = await freePort();
+    server = await demoServer(port, [35, -182, 41, -195]);
+    // Each look at the clock is a millisecond later, so a stamp per reading would show.
+    let reads = 0;
+    const clock = new Clock(() => Date.UTC(2026, 5, 1) + reads++, () => performance.now());
+    const s = setup(port, [0, 1, 2, 3].map((a) => ({ id: `t${a}`, address: a })), {}, clock);
+    drivers = s.drivers;
+    await drivers.start();
+    await waitFor(() => s.drafts.length >= 8);
+    await drivers.stop();
+    drivers = undefined;
+    const polls = s.drafts.length / 4;
+    expect(Number.isInteger(polls)).toBe(true);
+    for (let i = 0; i < s.drafts.length; i += 4) expect(new Set(s.drafts.slice(i, i + 4).map((d) => d.ts)).size).toBe(1);
+    // One stamp a poll, and polls a few milliseconds of clock apart.
+    expect(new Set(s.drafts.map((d) => d.ts)).size).toBe(polls);
+    expect(reads).toBe(polls);
   });
 
   it('starts with the device absent, reports it, and picks it up when it appears', async () => {

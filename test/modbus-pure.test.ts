@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, nextDue } from '../drivers/modbus-probe/backoff.ts';
 import { groupRegistersToReads } from '../drivers/modbus-probe/coalesce.ts';
-import { decode, encode } from '../drivers/modbus-probe/decode.ts';
+import { decode, encode, toBigEndian } from '../drivers/modbus-probe/decode.ts';
 import { classifyError } from '../drivers/modbus-probe/faults.ts';
 import { planJobs } from '../drivers/modbus-probe/plan.ts';
 import { evaluate } from '../drivers/modbus-probe/reading.ts';
@@ -46,6 +46,9 @@ describe('decode: every type and word order', () => {
   it.each(cases)('$type $order $words -> $value', ({ type, order, words, value }) => {
     expect(decode(words, type, order).value).toBe(value);
     expect(encode(value, type, order)).toEqual(words);
+    // decode works out the bits by arithmetic: the same number as toBigEndian's bytes.
+    const be = toBigEndian(words, order);
+    expect(decode(words, type, order).bits).toBe(be.length === 2 ? be.readUInt16BE(0) : be.readUInt32BE(0));
   });
 });
 

@@ -23,8 +23,8 @@ export function toBigEndian(words: readonly number[], order: WordOrder, out: Buf
   return out;
 }
 
-/** decode's bytes, one buffer per width: a fresh Buffer per reading was a native allocation each. */
-const SCRATCH = { 1: Buffer.alloc(2), 2: Buffer.alloc(4) } as const;
+/** float32's bytes: a fresh Buffer per reading was a native allocation each. */
+const FLOAT = Buffer.alloc(4);
 
 export interface Decoded {
   /** The number the type stands for, before scale and offset. */
@@ -33,20 +33,37 @@ export interface Decoded {
   bits: number;
 }
 
+const swapBytes = (w: number) => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+
+/**
+ * The value's big-endian bits as an unsigned integer (toBigEndian's bytes read as one number),
+ * by arithmetic: every probe every second, and Buffer writes and reads cost more than the rest.
+ */
+function bigEndianBits(words: readonly number[], width: 1 | 2, order: WordOrder): number {
+  const swap = order === 'BADC' || order === 'DCBA';
+  const w0 = words[0]! & 0xffff;
+  if (width === 1) return swap ? swapBytes(w0) : w0;
+  const w1 = words[1]! & 0xffff;
+  const lowFirst = order === 'CDAB' || order === 'DCBA';
+  const hi = lowFirst ? w1 : w0;
+  const lo = lowFirst ? w0 : w1;
+  return (swap ? swapBytes(hi) : hi) * 0x10000 + (swap ? swapBytes(lo) : lo);
+}
+
 /** Example: int16 from [0xFF38] is -200 (bits 65336); with scale 0.1 that is -20.0 degrees. */
 export function decode(words: readonly number[], type: RegisterType, order: WordOrder): Decoded {
-  const buf = toBigEndian(words, order, SCRATCH[registerCount(type)]);
-  const bits = buf.length === 2 ? buf.readUInt16BE(0) : buf.readUInt32BE(0);
+  const bits = bigEndianBits(words, registerCount(type), order);
   switch (type) {
     case 'int16':
-      return { value: buf.readInt16BE(0), bits };
+      return { value: bits >= 0x8000 ? bits - 0x10000 : bits, bits };
     case 'uint16':
     case 'uint32':
       return { value: bits, bits };
     case 'int32':
-      return { value: buf.readInt32BE(0), bits };
+      return { value: bits | 0, bits };
     case 'float32':
-      return { value: buf.readFloatBE(0), bits };
+      FLOAT.writeUInt32BE(bits, 0);
+      return { value: FLOAT.readFloatBE(0), bits };
   }
 }
 

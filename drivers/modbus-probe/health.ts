@@ -52,20 +52,17 @@ export class ProbeHealth {
     return this.errorsInARow > 0;
   }
 
+  /** Asked for every second (the runtime's health sweep): optional fields set after the fact, not spread in. */
   snapshot(): DeviceHealth {
-    const errors = this.counts.polls - this.counts.good;
-    return {
-      id: this.id,
-      kind: 'probe',
-      state: this.state,
-      ...(this.detail !== undefined && { detail: this.detail }),
-      ...(this.lastOkAt !== undefined && { lastOkAt: this.lastOkAt }),
-      errors,
-      bus: this.bus,
-      unit: this.unit,
-      ...(this.lastValue !== undefined && { lastValue: this.lastValue }),
-      errorsInARow: this.errorsInARow,
-      counts: { ...this.counts },
-    };
+    const h: DeviceHealth = { id: this.id, kind: 'probe', state: this.state };
+    if (this.detail !== undefined) h.detail = this.detail;
+    if (this.lastOkAt !== undefined) h.lastOkAt = this.lastOkAt;
+    h.errors = this.counts.polls - this.counts.good;
+    h.bus = this.bus;
+    h.unit = this.unit;
+    if (this.lastValue !== undefined) h.lastValue = this.lastValue;
+    h.errorsInARow = this.errorsInARow;
+    h.counts = { ...this.counts };
+    return h;
   }
 }

@@ -6,8 +6,8 @@ export type Reading = { quality: 'good'; value: number } | { quality: 'sensor-fa
 
 /** Fault values compare with the raw bits: 0x8000, 32768 and -32768 are the same 16-bit fault. */
 function matchesFault(bits: number, faultValues: readonly number[], width: 1 | 2): boolean {
-  const mask = width === 1 ? 0xffff : 0xffffffff;
-  return faultValues.some((f) => (width === 1 ? f & mask : f >>> 0) === bits);
+  for (let i = 0; i < faultValues.length; i++) if ((width === 1 ? faultValues[i]! & 0xffff : faultValues[i]! >>> 0) === bits) return true;
+  return false;
 }
 
 function hex(bits: number, width: 1 | 2): string {
@@ -35,7 +35,9 @@ export function evaluate(probe: ResolvedProbe, words: readonly number[], status?
   }
   if (!Number.isFinite(raw)) return { quality: 'sensor-fault', reason: `not a number (${hex(bits, width)})` };
   const scaled = round(raw * probe.scale + probe.offset);
-  const [min, max] = probe.validRange;
+  // Indexed, not destructured: array destructuring walks an iterator, for every probe every second.
+  const min = probe.validRange[0];
+  const max = probe.validRange[1];
   if (scaled < min || scaled > max) return { quality: 'sensor-fault', reason: `out of range: ${scaled} ${probe.unitOfMeasure} outside [${min}, ${max}]` };
   return { quality: 'good', value: probe.unitOfMeasure === 'F' ? round(((scaled - 32) * 5) / 9) : scaled };
 }
@@ -54,10 +56,14 @@ export type Judged =
  * Example: probe t1 on bus cab, a timeout -> comms-error, "probe t1 (bus cab, unit 1, register 0): timeout (no answer in 1000 ms)".
  */
 export function judgePoll(probe: ResolvedProbe, busId: string, outcome: PollOutcome): Judged {
-  // Built for faults only: a good reading, every probe every second, needs no text.
-  const where = () => `probe ${probe.id} (bus ${busId}, unit ${probe.unit}, register ${probe.address})`;
-  if (!outcome.ok) return { quality: 'comms-error', value: null, error: `${where()}: ${outcome.fault.text}`, fault: outcome.fault };
+  if (!outcome.ok) return { quality: 'comms-error', value: null, error: `${where(probe, busId)}: ${outcome.fault.text}`, fault: outcome.fault };
   const reading = evaluate(probe, outcome.words, outcome.status);
-  if (reading.quality === 'good') return { quality: 'good', value: reading.value };
-  return { quality: 'sensor-fault', value: null, error: `${where()}: sensor fault: ${reading.reason}`, reason: reading.reason };
+  // A good reading is already what the rules need: no second object per probe per second.
+  if (reading.quality === 'good') return reading;
+  return { quality: 'sensor-fault', value: null, error: `${where(probe, busId)}: sensor fault: ${reading.reason}`, reason: reading.reason };
+}
+
+/** For faults only: a good reading, every probe every second, needs no text. */
+function where(probe: ResolvedProbe, busId: string): string {
+  return `probe ${probe.id} (bus ${busId}, unit ${probe.unit}, register ${probe.address})`;
 }

@@ -198,7 +198,7 @@ export class BusScheduler {
       this.counters.requests += 1;
       try {
         const data = await this.link.read(job.unit, job.fn, read.address, read.count);
-        data.forEach((w, k) => words.set(read.address + k, w));
+        for (let k = 0; k < data.length; k++) words.set(read.address + k, data[k]!);
         slave.failures = 0;
       } catch (err) {
         const fault = classifyError(err, this.link.cfg.timeoutMs);

@@ -47,15 +47,23 @@ export function evaluateCompartment(
   const edges: TierEdge[] = [];
   let out = false;
   let counted = false;
-  for (const channel of rule.channels) {
+  // Most evaluations change nothing: then `state` itself comes back, so the engine keeps it as it is.
+  let changed = false;
+  // Indexed loops: for every compartment a poll touches, in code that stays in V8's lower tiers,
+  // where each for-of step allocates an iterator result.
+  for (let c = 0; c < rule.channels.length; c++) {
+    const channel = rule.channels[c]!;
     const value = values.get(channel);
+    const before = state[channel];
     const tiers: Record<string, Debounce> = {};
-    for (const tier of rule.tiers) {
-      const d = state[channel]?.[tier.name] ?? IDLE;
+    for (let t = 0; t < rule.tiers.length; t++) {
+      const tier = rule.tiers[t]!;
+      const d = before?.[tier.name] ?? IDLE;
       const cond = value === undefined ? undefined : beyond(value, tier, isOn(d), rule.hysteresis);
       const hold = value !== undefined && held(tier, value, sup);
       const r = stepDebounce(d, cond, nowMs, rule.timing, hold);
       tiers[tier.name] = r.d;
+      if (r.d !== before?.[tier.name]) changed = true;
       if (r.edge) edges.push({ channel, tier, edge: r.edge, ...(value !== undefined && { value }) });
       if (value !== undefined && beyond(value, tier, false, 0)) {
         out = true;
@@ -64,7 +72,14 @@ export function evaluateCompartment(
     }
     next[channel] = tiers;
   }
-  return { state: next, edges, out, counted };
+  return { state: changed || channelCount(state) !== rule.channels.length ? next : state, edges, out, counted };
+}
+
+/** Without an array of keys: this runs for every compartment a poll touches. */
+function channelCount(state: CompartmentState): number {
+  let n = 0;
+  for (const _ in state) n++;
+  return n;
 }
 
 /** After a restart or a clock jump nothing pending survives: its timer ran while nobody watched the readings. */

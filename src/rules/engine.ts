@@ -91,11 +91,34 @@ const CLOCK_JUMP_MS = 5 * 60_000;
 /** Trip statistics change with every reading; between alarm transitions they are saved this often. */
 const SAVE_EVERY_MS = 10_000;
 
+/** Changed in place on every reading (an object per reading was garbage at once). */
 interface ProbeLatest {
   value: number | null;
   quality: ReadingQuality;
-  error?: string;
+  error: string | undefined;
   at: number;
+}
+
+type ProbeCfg = GatewayConfig['probes'][number];
+
+/** A configured probe as the engine tracks it: what a reading needs, found with one lookup. */
+interface ProbeTrack {
+  cfg: ProbeCfg;
+  /** Its compartment's rule: the one rule its reading can change. */
+  rule: CompartmentRule | undefined;
+  staleMs: number;
+  /** Its `health:probe-fault:` key. */
+  faultKey: string;
+  /** Its latest reading; undefined until the first. */
+  seen: ProbeLatest | undefined;
+}
+
+/** What the last evaluation of a compartment saw: `status()` and `snapshot()` show it without judging again. */
+interface Judgement {
+  values: Map<string, number>;
+  sup: Suppression | undefined;
+  /** Built from the rest when first asked for, then kept until the next evaluation. */
+  view?: CompartmentStatusView;
 }
 
 const CAUSES = ['defrost', 'door'] as const;
@@ -107,12 +130,10 @@ export function createRulesEngine(cfg: GatewayConfig, deps: RulesDeps): RulesEng
 class Engine implements RulesEngine {
   private state: State = freshState();
   private readonly rules: CompartmentRule[];
-  private readonly probeCfg: Map<string, GatewayConfig['probes'][number]>;
-  /** A probe's compartment rule: the one rule its reading can change. */
-  private readonly ruleOf = new Map<string, CompartmentRule>();
-  /** A probe's `health:probe-fault:` key, made once rather than per reading. */
-  private readonly faultKey = new Map<string, string>();
-  private readonly probes = new Map<string, ProbeLatest>();
+  /** Per configured probe id; readings of other probes change nothing. */
+  private readonly tracks = new Map<string, ProbeTrack>();
+  /** Per compartment id, its last evaluation (evaluateRule): the display and `latest` read it every second. */
+  private readonly judgements = new Map<string, Judgement>();
   private readonly inputs = new Map<string, boolean>();
   private readonly devices = new Map<string, DeviceHealth>();
   private lastFixAt: number | undefined;
@@ -128,9 +149,10 @@ class Engine implements RulesEngine {
     private readonly deps: RulesDeps,
   ) {
     this.rules = cfg.compartments.map((c) => compartmentRule(c, cfg.probes));
-    this.probeCfg = new Map(cfg.probes.map((p) => [p.id, p]));
-    for (const rule of this.rules) for (const id of rule.probes) this.ruleOf.set(id, rule);
-    for (const p of cfg.probes) this.faultKey.set(p.id, healthKey('probe-fault', p.id));
+    for (const p of cfg.probes) {
+      const rule = this.rules.find((r) => r.probes.includes(p.id));
+      this.tracks.set(p.id, { cfg: p, rule, staleMs: staleAfterMs(p), faultKey: healthKey('probe-fault', p.id), seen: undefined });
+    }
     this.saver = new SaveQueue(deps.store, () => this.state, (err) => deps.log.error({ err }, 'rules: saving state failed'));
     this.trips = new TripDesk({
       cfg,
@@ -187,6 +209,8 @@ class Engine implements RulesEngine {
     const s = this.state;
     const each = (r: Record<string, Debounce>) => Object.fromEntries(Object.entries(r).map(([k, d]) => [k, forgetPending(d)]));
     this.state = { ...s, compartments: Object.fromEntries(Object.entries(s.compartments).map(([k, c]) => [k, resumeCompartment(c)])), health: each(s.health), sites: each(s.sites) };
+    // What was judged before shows pending delays that no longer run.
+    this.judgements.clear();
   }
 
   /**
@@ -221,11 +245,15 @@ class Engine implements RulesEngine {
     const now = this.now();
     const touched = new Set<CompartmentRule>();
     let fix = false;
-    for (const r of rs) {
+    // Indexed loops: code run per reading stays in V8's interpreter and baseline tiers (the
+    // service's --interrupt-budget), where every step of a for-of allocates an iterator result.
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
       if (r.kind === 'temperature') {
-        this.onTemperature(r, now);
-        const rule = this.ruleOf.get(r.probe);
-        if (rule) touched.add(rule);
+        const track = this.tracks.get(r.probe);
+        if (track === undefined) continue;
+        this.onTemperature(track, r, now);
+        if (track.rule) touched.add(track.rule);
       } else if (r.kind === 'position') {
         if (r.mode >= 2) this.onFix(r, now);
         fix = true;
@@ -233,14 +261,27 @@ class Engine implements RulesEngine {
     }
     if (fix) this.evaluate(now);
     else for (const rule of touched) this.evaluateRule(rule, now);
-    for (const r of rs) if (r.kind === 'temperature') this.evaluateProbeHealth(r.probe, now);
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      const track = r.kind === 'temperature' ? this.tracks.get(r.probe) : undefined;
+      if (track) this.evaluateProbeHealth(track, now);
+    }
   }
 
-  private onTemperature(r: TemperatureDraft, now: number) {
+  private onTemperature(track: ProbeTrack, r: TemperatureDraft, now: number) {
     // A "good" reading without a finite number is a broken driver or probe: a fault, never a temperature.
     const good = r.quality === 'good' && typeof r.value === 'number' && Number.isFinite(r.value);
-    this.probes.set(r.probe, { value: good ? r.value : null, quality: good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality, ...(r.error && { error: r.error }), at: now });
-    const compartment = this.probeCfg.get(r.probe)?.compartment;
+    const value = good ? (r.value as number) : null;
+    const quality = good ? 'good' : r.quality === 'good' ? 'sensor-fault' : r.quality;
+    const { seen } = track;
+    if (seen === undefined) track.seen = { value, quality, error: r.error, at: now };
+    else {
+      seen.value = value;
+      seen.quality = quality;
+      seen.error = r.error;
+      seen.at = now;
+    }
+    const { compartment } = track.cfg;
     if (good && compartment !== undefined) this.trips.onReading(compartment, r.value as number);
   }
 
@@ -284,16 +325,16 @@ class Engine implements RulesEngine {
     this.evaluateHealth(now);
   }
 
-  private freshValues(rule: CompartmentRule, now: number) {
-    const fresh: { probe: string; value: number }[] = [];
-    for (const id of rule.probes) {
-      const p = this.probes.get(id);
-      if (p && p.value !== null && now - p.at <= staleAfterMs(this.probeCfg.get(id))) fresh.push({ probe: id, value: p.value });
-    }
-    return fresh;
+  /** The probe's latest good value, unless older than its stale time. */
+  private freshValue(id: string, now: number): number | undefined {
+    const track = this.tracks.get(id);
+    const p = track?.seen;
+    return p && p.value !== null && now - p.at <= track.staleMs ? p.value : undefined;
   }
 
   private suppression(rule: CompartmentRule, now: number): Suppression | undefined {
+    // Most compartments have neither: nothing to build per evaluation.
+    if (!rule.defrost && !rule.door) return undefined;
     const causes = CAUSES.flatMap((cause) => {
       const cc = rule[cause];
       if (!cc) return [];
@@ -304,10 +345,12 @@ class Engine implements RulesEngine {
   }
 
   private evaluateRule(rule: CompartmentRule, now: number) {
-    const values = channelValues(rule, this.freshValues(rule, now));
+    const values = channelValues(rule, (id) => this.freshValue(id, now));
     const sup = this.suppression(rule, now);
-    const r = evaluateCompartment(this.state.compartments[rule.id] ?? {}, values, now, rule, sup);
-    this.state.compartments = { ...this.state.compartments, [rule.id]: r.state };
+    const before = this.state.compartments[rule.id];
+    const r = evaluateCompartment(before ?? {}, values, now, rule, sup);
+    if (r.state !== before) this.state.compartments = { ...this.state.compartments, [rule.id]: r.state };
+    this.judgements.set(rule.id, { values, sup });
     for (const e of r.edges) {
       const key = `temp:${e.channel}:${e.tier.name}`;
       if (e.edge === 'off') {
@@ -328,28 +371,29 @@ class Engine implements RulesEngine {
         }, now),
       );
     }
-    for (const [channel, value] of values) {
-      for (const tier of rule.tiers) if (isOn(r.state[channel]?.[tier.name] ?? IDLE)) this.state.book = notePeak(this.state.book, `temp:${channel}:${tier.name}`, value, tier.direction);
-    }
+    // forEach, not for-of: no iterator entries per evaluation.
+    values.forEach((value, channel) => {
+      for (let t = 0; t < rule.tiers.length; t++) {
+        const tier = rule.tiers[t]!;
+        if (isOn(r.state[channel]?.[tier.name] ?? IDLE)) this.state.book = notePeak(this.state.book, `temp:${channel}:${tier.name}`, value, tier.direction);
+      }
+    });
     this.trips.account(rule, now, r.out, r.counted);
   }
 
-  private probeSeen(p: GatewayConfig['probes'][number]): ProbeSeen {
-    const seen = this.probes.get(p.id);
-    return { id: p.id, staleMs: staleAfterMs(p), ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
+  private probeSeen({ cfg, staleMs, seen }: ProbeTrack): ProbeSeen {
+    return { id: cfg.id, staleMs, ...(seen && { lastAt: seen.at, quality: seen.quality, ...(seen.error && { error: seen.error }) }) };
   }
 
   /** A probe with no fault condition running that read good within its stale time: nothing to judge. */
-  private settled(p: GatewayConfig['probes'][number], now: number): boolean {
-    const seen = this.probes.get(p.id);
-    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleAfterMs(p) && (this.state.health[this.faultKey.get(p.id)!] ?? IDLE).phase === 'idle';
+  private settled({ seen, staleMs, faultKey }: ProbeTrack, now: number): boolean {
+    return seen !== undefined && seen.quality === 'good' && now - seen.at <= staleMs && (this.state.health[faultKey] ?? IDLE).phase === 'idle';
   }
 
   /** After a reading: judges that probe's fault condition alone, and only when it can change. */
-  private evaluateProbeHealth(id: string, now: number) {
-    const p = this.probeCfg.get(id);
-    if (p === undefined || this.settled(p, now)) return;
-    const c = probeCondition(this.probeSeen(p), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
+  private evaluateProbeHealth(track: ProbeTrack, now: number) {
+    if (this.settled(track, now)) return;
+    const c = probeCondition(this.probeSeen(track), { nowMs: now, sinceMs: this.startedMs }, this.cfg.healthAlarms);
     if (c) this.stepHealth(c, now);
   }
 
@@ -358,12 +402,20 @@ class Engine implements RulesEngine {
       nowMs: now,
       sinceMs: this.startedMs,
       // Settled probes would only say "ok" again: at 128 probes, twice a second, that was most of a tick.
-      probes: this.cfg.probes.filter((p) => !this.settled(p, now)).map((p) => this.probeSeen(p)),
+      probes: this.unsettled(now),
       devices: [...this.devices.values()],
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),
     };
     for (const c of healthConditions(facts, this.cfg.healthAlarms)) this.stepHealth(c, now);
+  }
+
+  private unsettled(now: number): ProbeSeen[] {
+    const out: ProbeSeen[] = [];
+    this.tracks.forEach((track) => {
+      if (!this.settled(track, now)) out.push(this.probeSeen(track));
+    });
+    return out;
   }
 
   private stepHealth(c: HealthCondition, now: number) {
@@ -433,9 +485,19 @@ class Engine implements RulesEngine {
     return { compartments: this.rules.map((rule) => this.judged(rule, now)), alarms: this.state.book.open, ...(tripId !== undefined && { tripId }), gate: this.trips.gate() };
   }
 
+  /**
+   * A compartment as its last evaluation left it (the tick evaluates every one each second, a
+   * poll its own): the display, the outputs and `latest` read this every second, twice or
+   * more, and judging again each time was most of their cost.
+   */
   private judged(rule: CompartmentRule, now: number): CompartmentStatusView {
-    const values = channelValues(rule, this.freshValues(rule, now));
-    const sup = this.suppression(rule, now);
+    const j = this.judgements.get(rule.id);
+    if (j !== undefined) return (j.view ??= this.statusView(rule, j));
+    // Not evaluated yet (before the first tick): judged as it stands, without stepping its alarms.
+    return this.statusView(rule, { values: channelValues(rule, (id) => this.freshValue(id, now)), sup: this.suppression(rule, now) });
+  }
+
+  private statusView(rule: CompartmentRule, { values, sup }: Judgement): CompartmentStatusView {
     const st = this.state.compartments[rule.id] ?? {};
     const on = rule.tiers.filter((t) => rule.channels.some((ch) => isOn(st[ch]?.[t.name] ?? IDLE)));
     const state: CompartmentStatus = on.some((t) => t.severity === 'critical') ? 'critical' : on.length > 0 ? 'warning' : values.size === 0 ? 'unknown' : sup ? 'suppressed' : 'ok';
@@ -455,7 +517,7 @@ class Engine implements RulesEngine {
       name: rule.name,
       value,
       probes: rule.probes.map((id) => {
-        const p = this.probes.get(id);
+        const p = this.tracks.get(id)?.seen;
         return { id, value: p?.value ?? null, ...(p && { quality: p.quality, at: new Date(p.at).toISOString() }) };
       }),
       limits: Object.fromEntries(rule.tiers.map((t) => [t.name, t.limit])),

@@ -52,8 +52,11 @@ type HealthAlarm = Pick<HealthAlarmsConfig['probeFault'], 'enabled' | 'afterSec'
 /** The alarm key of a device condition, e.g. `health:probe-fault:p1`. */
 export const healthKey = (type: AlarmType, source: string): string => `health:${type}:${source}`;
 
+/** Made for every watched device every second: one literal, no spread of a half-made one. */
 function condition(c: Omit<HealthCondition, 'key' | 'severity' | 'delayMs'>, alarm: HealthAlarm): HealthCondition | undefined {
-  return alarm.enabled ? { ...c, key: healthKey(c.type, c.source), severity: alarm.severity, delayMs: alarm.afterSec * 1000 } : undefined;
+  if (!alarm.enabled) return undefined;
+  const { type, source, cond, message } = c;
+  return { type, source, cond, message, key: healthKey(type, source), severity: alarm.severity, delayMs: alarm.afterSec * 1000 };
 }
 
 /**

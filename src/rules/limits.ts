@@ -74,26 +74,26 @@ export function beyond(value: number, tier: Tier, on: boolean, hysteresis: numbe
 }
 
 /**
- * One value per channel from the probes' latest good values: `[3.1, 4.2]` -> max 4.2, min 3.1,
- * mean 3.65, each -> `[{chiller/p1: 3.1}, {chiller/p2: 4.2}]`. No fresh value, no entry.
+ * One value per channel from the probes' latest good values (`fresh` gives a probe's, or
+ * undefined when it has none within its stale time): p1 3.1, p2 4.2 -> max 4.2, min 3.1,
+ * mean 3.65, each -> `{chiller/p1: 3.1, chiller/p2: 4.2}`. No fresh value, no entry.
+ * Runs for every compartment a poll touches and again on every tick: no arrays on the way.
  */
-export function channelValues(rule: Pick<CompartmentRule, 'id' | 'combine'>, fresh: readonly { probe: string; value: number }[]): Map<string, number> {
+export function channelValues(rule: Pick<CompartmentRule, 'id' | 'combine' | 'probes' | 'channels'>, fresh: (probe: string) => number | undefined): Map<string, number> {
   const out = new Map<string, number>();
-  if (fresh.length === 0) return out;
-  const values = fresh.map((f) => f.value);
-  switch (rule.combine) {
-    case 'each':
-      for (const f of fresh) out.set(`${rule.id}/${f.probe}`, f.value);
-      break;
-    case 'max':
-      out.set(rule.id, Math.max(...values));
-      break;
-    case 'min':
-      out.set(rule.id, Math.min(...values));
-      break;
-    case 'mean':
-      out.set(rule.id, values.reduce((a, b) => a + b, 0) / values.length);
-      break;
+  let n = 0;
+  let acc = 0;
+  for (let i = 0; i < rule.probes.length; i++) {
+    const v = fresh(rule.probes[i]!);
+    if (v === undefined) continue;
+    // For combine 'each', channels[i] is probe i's channel (compartmentRule makes them so).
+    if (rule.combine === 'each') out.set(rule.channels[i]!, v);
+    else if (n === 0) acc = v;
+    else if (rule.combine === 'max') acc = Math.max(acc, v);
+    else if (rule.combine === 'min') acc = Math.min(acc, v);
+    else acc += v;
+    n++;
   }
+  if (n > 0 && rule.combine !== 'each') out.set(rule.id, rule.combine === 'mean' ? acc / n : acc);
   return out;
 }

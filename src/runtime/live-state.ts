@@ -34,7 +34,9 @@ export class LiveState {
 
   /** Records the journal committed: the latest seq, and the shown position's. */
   committed(records: readonly JournalRecord[]): void {
-    for (const record of records) {
+    // Indexed: this runs for every reading, and a for-of step allocates outside optimised code.
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
       this.lastSeq = Math.max(this.lastSeq, record.seq);
       if (record === this.positionDraft && this.position) this.position = { ...this.position, seq: record.seq };
     }
