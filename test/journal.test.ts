@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, JournalError } from '../src/journal/journal.ts';
 import { MAX_HELD_EVENTS } from '../src/journal/refused.ts';
+import { NAMES_KEY } from '../src/journal/keys.ts';
 import { JournalConfig } from '../src/config/schema-journal.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { RecordDraft } from '../src/core/types.ts';
@@ -153,6 +154,25 @@ describe('journal on LevelDB', () => {
     const open = Journal.open(path.join(parent, 'data'), cfg, silentLogger);
     await expect(open).rejects.toThrow(JournalError);
     await expect(open).rejects.toThrow(/data directory .*a-file\/data is not writable \(ENOTDIR\).*write access/);
+  });
+
+  it('refuses a journal whose names are damaged with a message that names the directory and what to do, and frees the directory', async () => {
+    const d = dir();
+    const j = await Journal.open(d, cfg, silentLogger);
+    await j.append(temp('p', 1));
+    await j.db.put(NAMES_KEY, Buffer.from('{"not": "a list"}'));
+    await j.close();
+    const open = Journal.open(d, cfg, silentLogger);
+    await expect(open).rejects.toThrow(JournalError);
+    await expect(open).rejects.toThrow(new RegExp(`metadata in ${d}: journal names \\(m!names\\) are not a list .*move ${d} aside`));
+    // The failed open left no lock behind: a repaired journal opens again.
+    const { Level } = await import('level');
+    const db = new Level<string, Buffer>(d, { valueEncoding: 'buffer' });
+    await db.put(NAMES_KEY, Buffer.from('[["p",null]]'));
+    await db.close();
+    const again = await Journal.open(d, cfg, silentLogger);
+    expect((await again.read('telemetry', 0, 10)).map((r) => r.kind === 'temperature' && r.probe)).toEqual(['p']);
+    await again.close();
   });
 
   it('says another gateway holds the directory', async () => {

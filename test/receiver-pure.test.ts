@@ -80,11 +80,19 @@ describe('replay', () => {
 });
 
 describe('CommittedPublisher', () => {
-  it('coalesces to one per interval with the latest value, never goes back within an incarnation, repeats on request', () => {
+  /** A publisher at 500 ms on fake timers, and what it sent. */
+  function withPublisher(test: (p: CommittedPublisher, sent: CommittedMessage[]) => void): void {
     vi.useFakeTimers();
     try {
       const sent: CommittedMessage[] = [];
-      const p = new CommittedPublisher(500, (m) => sent.push(m), () => Date.now());
+      test(new CommittedPublisher(500, (m) => sent.push(m), () => Date.now()), sent);
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('coalesces to one per interval with the latest value, never goes back within an incarnation, repeats on request', () => {
+    withPublisher((p, sent) => {
       p.offer('v', 'a', 10);
       p.offer('v', 'a', 20);
       p.offer('v', 'a', 15);
@@ -99,16 +107,11 @@ describe('CommittedPublisher', () => {
       vi.advanceTimersByTime(1000);
       p.offer('v', 'b', 3);
       expect(sent.at(-1)).toMatchObject({ schema: 'coldgate.committed/1', gatewayId: 'v', incarnation: 'b', contiguousThrough: 3 });
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('on close publishes what is pending and nothing after (a commit that lands while the receiver stops must not publish on an ended client)', () => {
-    vi.useFakeTimers();
-    try {
-      const sent: CommittedMessage[] = [];
-      const p = new CommittedPublisher(500, (m) => sent.push(m), () => Date.now());
+    withPublisher((p, sent) => {
       p.offer('v', 'a', 10);
       p.offer('v', 'a', 20);
       p.close();
@@ -117,8 +120,6 @@ describe('CommittedPublisher', () => {
       p.offer('w', 'a', 1);
       vi.advanceTimersByTime(5000);
       expect(sent.map((m) => m.contiguousThrough)).toEqual([10, 20]);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });

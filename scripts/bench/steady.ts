@@ -233,7 +233,10 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
 
     const pid = gw.pid!;
     const t0 = Date.now();
-    if (callgrind) for (const op of ['-i', '-z']) spawnSync('callgrind_control', op === '-i' ? ['-i', 'on', String(pid)] : ['-z', String(pid)], { stdio: 'ignore' });
+    if (callgrind) {
+      spawnSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+      spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+    }
     const cpu0 = cpuNs(pid);
     const bytes0 = relay.sent();
     const rss: number[] = [];

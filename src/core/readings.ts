@@ -8,7 +8,8 @@ import type { JournalRecord, TemperatureDraft } from './types.ts';
 const MAX_SCALE = 3;
 /** 10^scale for the scales 0..3 that compact values use. */
 export const POW10 = [1, 10, 100, 1000];
-const TEMPERATURE_KEYS = new Set(['kind', 'ts', 'tq', 'probe', 'compartment', 'value', 'quality', 'seq']);
+/** The fields of a compact reading (isCompactable): compartment is the only optional one. */
+const TEMPERATURE_KEYS = ['kind', 'ts', 'tq', 'probe', 'compartment', 'value', 'quality', 'seq'] as const;
 
 /** Fewest decimals (0..3) that give `v` back exactly, or -1: 4 -> 0, 4.25 -> 2, 1/3 -> -1. */
 export function decimalsOf(v: number): number {
@@ -89,7 +90,7 @@ export function isCompactable(r: JournalRecord): r is Compactable {
   // whole. The seven fields above are there, so a record with no others has exactly
   // TEMPERATURE_KEYS, or all but compartment (a key count is one builtin call; a key-by-key
   // look-up ran for every reading, unoptimised, at steady state).
-  return Object.keys(r).length === ('compartment' in r ? TEMPERATURE_KEYS.size : TEMPERATURE_KEYS.size - 1);
+  return Object.keys(r).length === ('compartment' in r ? TEMPERATURE_KEYS.length : TEMPERATURE_KEYS.length - 1);
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);

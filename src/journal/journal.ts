@@ -205,7 +205,14 @@ export class Journal {
       await db.close();
       throw new JournalError(`cannot write the journal's incarnation in ${dir}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message} (is the disk full or read-only?)`);
     }
-    const { nextSeq, lanes, headAcked, chain, names } = await loadMeta(db, incarnation);
+    let meta: Awaited<ReturnType<typeof loadMeta>>;
+    try {
+      meta = await loadMeta(db, incarnation);
+    } catch (err) {
+      await db.close();
+      throw new JournalError(`cannot read the journal's metadata in ${dir}: ${(err as Error).message} (the journal is damaged: stop coldgate, move ${dir} aside to keep its records for recovery, and start again with an empty data directory)`);
+    }
+    const { nextSeq, lanes, headAcked, chain, names } = meta;
     const journal = new Journal(db, cfg, log, incarnation, nextSeq, lanes, headAcked, chain, names, opts);
     const s = journal.stats();
     log.info({ dir, incarnation, nextSeq: s.nextSeq, usedBytes: s.usedBytes, pending: { events: s.lanes.events.records, telemetry: s.lanes.telemetry.records } }, 'journal opened');
