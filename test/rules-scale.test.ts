@@ -84,6 +84,22 @@ describe('the engine at 128 probes', () => {
     expect(h.engine.snapshot().compartments.map((c) => c.display.kind)).toEqual(Array(PROBES / 8).fill('ok'));
   });
 
+  it('the tick right after a poll judges again only the compartments that poll did not judge', async () => {
+    const h = await harness(van());
+    h.series(ids, 30, () => 3, 1);
+    // Most of a second after the last tick, as the runtime's poll and tick are.
+    h.jump(0.9);
+    reset();
+    const at = T0 + h.t * 1000;
+    // c0's eight probes came in one poll; the runtime's 1 s tick lands in the same millisecond.
+    h.engine.onRecords(ids.slice(0, 8).map((probe) => ({ kind: 'temperature', ts: new Date(at).toISOString(), tq: 'system', probe, value: 3, quality: 'good' })));
+    h.engine.tick(at);
+    expect(calls.compartments).toBe(PROBES / 8);
+    // A second on, nothing was polled: the tick judges every compartment, c0 included.
+    h.until(h.t + 1);
+    expect(calls.compartments).toBe(PROBES / 8 + PROBES / 8);
+  });
+
   it('an evaluation that changes no alarm state hands back the state it was given (nothing to copy into the engine)', () => {
     const rule = compartmentRule(CompartmentConfig.parse({ id: 'c', name: 'C', preset: 'chilled', delaySec: 60 }), [{ id: 'p', compartment: 'c' }]);
     const first = evaluateCompartment({}, new Map([['c', 3]]), T0, rule, undefined);

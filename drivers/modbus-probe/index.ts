@@ -37,6 +37,8 @@ interface Bus {
   cfg: BusConfig;
   link: BusLink;
   scheduler: BusScheduler;
+  /** describeBus(cfg), made once: the health sweep shows it every second. */
+  at: string;
   lastOkAt?: string;
 }
 
@@ -92,7 +94,7 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
     const probes = cfg.probes.filter((p) => p.bus === b.id).map(resolveProbe);
     // Polls start only after start(), when `bus` exists.
     const scheduler = new BusScheduler(link, planJobs(probes, b), (polls) => onPolls(bus, polls), log);
-    const bus: Bus = { cfg: b, link, scheduler };
+    const bus: Bus = { cfg: b, link, scheduler, at: describeBus(b) };
     buses.set(b.id, bus);
   }
 
@@ -103,24 +105,26 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
   }
   const inputs = new InputPoller(cfg.inputs ?? [], (busId, unit, fn, address) => busOf(busId, 'input read').scheduler.readBit(unit, fn, address), deps.onInput ?? (() => {}), log);
 
+  /** Built every second by the health sweep: optional fields set after the fact, no spreads. */
   function busHealth(bus: Bus): DeviceHealth {
     const { link, scheduler } = bus;
     const backingOff = scheduler.backingOff();
-    const state = link.isOpen ? (backingOff.length > 0 ? 'degraded' : 'ok') : link.lastError === undefined ? 'starting' : 'offline';
-    const detail = !link.isOpen ? (link.lastError ?? 'connecting') : backingOff.length > 0 ? `not answering, polled less often: unit ${backingOff.join(', ')}` : undefined;
-    return {
-      id: bus.cfg.id,
-      kind: 'bus',
-      state,
-      ...(detail !== undefined && { detail }),
-      ...(bus.lastOkAt !== undefined && { lastOkAt: bus.lastOkAt }),
-      errors: scheduler.counters.timeouts,
-      at: describeBus(bus.cfg),
-      connects: link.connects,
-      drops: link.drops,
-      ...scheduler.counters,
-      backingOff,
-    };
+    const open = link.isOpen;
+    const h: DeviceHealth = { id: bus.cfg.id, kind: 'bus', state: open ? (backingOff.length > 0 ? 'degraded' : 'ok') : link.lastError === undefined ? 'starting' : 'offline' };
+    const detail = !open ? (link.lastError ?? 'connecting') : backingOff.length > 0 ? `not answering, polled less often: unit ${backingOff.join(', ')}` : undefined;
+    if (detail !== undefined) h.detail = detail;
+    if (bus.lastOkAt !== undefined) h.lastOkAt = bus.lastOkAt;
+    const { counters } = scheduler;
+    h.errors = counters.timeouts;
+    h.at = bus.at;
+    h.connects = link.connects;
+    h.drops = link.drops;
+    h.requests = counters.requests;
+    h.timeouts = counters.timeouts;
+    h.overruns = counters.overruns;
+    h.coilWrites = counters.coilWrites;
+    h.backingOff = backingOff;
+    return h;
   }
 
   return {
@@ -136,7 +140,10 @@ export function createProbeDrivers(cfg: { buses: BusConfig[]; probes: ProbeConfi
       await Promise.all([...buses.values()].map((b) => Promise.all([b.scheduler.stop(), b.link.stop()])));
     },
     health() {
-      return [...[...health.values()].map((h) => h.snapshot()), ...[...buses.values()].map(busHealth)];
+      const out: DeviceHealth[] = [];
+      health.forEach((h) => out.push(h.snapshot()));
+      buses.forEach((b) => out.push(busHealth(b)));
+      return out;
     },
     async writeCoil(busId, unit, address, value) {
       return busOf(busId, 'coil write').scheduler.writeCoil(unit, address, value);

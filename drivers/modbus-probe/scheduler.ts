@@ -102,7 +102,12 @@ export class BusScheduler {
   /** Slaves currently skipped after repeated timeouts. */
   backingOff(): number[] {
     const t = this.now();
-    return [...this.slaves].filter(([, s]) => s.until > t).map(([unit]) => unit);
+    // Asked every second by the health sweep: forEach, no entry arrays or iterators.
+    const out: number[] = [];
+    this.slaves.forEach((s, unit) => {
+      if (s.until > t) out.push(unit);
+    });
+    return out;
   }
 
   writeCoil(unit: number, address: number, value: boolean): Promise<void> {

@@ -115,6 +115,8 @@ interface ProbeTrack {
 
 /** What the last evaluation of a compartment saw: `status()` and `snapshot()` show it without judging again. */
 interface Judgement {
+  /** When (rules time): the 1 s tick leaves a compartment its poll judged just before. */
+  at: number;
   values: Map<string, number>;
   sup: Suppression | undefined;
   /** Built from the rest when first asked for, then kept until the next evaluation. */
@@ -122,6 +124,8 @@ interface Judgement {
 }
 
 const CAUSES = ['defrost', 'door'] as const;
+/** Half the runtime's 1 s tick: a transition due by time alone is judged at most this much later. */
+const RECENT_MS = 500;
 
 export function createRulesEngine(cfg: GatewayConfig, deps: RulesDeps): RulesEngine {
   return new Engine(cfg, deps);
@@ -290,8 +294,12 @@ class Engine implements RulesEngine {
     this.evaluateHealth(this.now());
   }
 
+  /** Probes and buses are judged from readings (tracks): only the devices healthConditions reads are kept. */
   private noteDevices(h: readonly DeviceHealth[]) {
-    for (const d of h) this.devices.set(d.id, d);
+    for (let i = 0; i < h.length; i++) {
+      const d = h[i]!;
+      if (d.kind === 'uplink' || d.kind === 'journal') this.devices.set(d.id, d);
+    }
   }
 
   onInput(id: string, on: boolean): void {
@@ -314,7 +322,14 @@ class Engine implements RulesEngine {
   tick(nowMs: number, devices?: readonly DeviceHealth[]): void {
     if (devices) this.noteDevices(devices);
     const now = this.now(nowMs);
-    this.evaluate(now);
+    // What changes with time alone (delays, stale probes, schedules) is judged here; a compartment
+    // its poll judged less than RECENT_MS ago would be judged again with the same readings.
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      const at = this.judgements.get(rule.id)?.at;
+      if (at === undefined || now - at >= RECENT_MS || now < at) this.evaluateRule(rule, now);
+    }
+    this.evaluateHealth(now);
     if (this.dirty && now - this.lastSaveMs >= SAVE_EVERY_MS) this.save(now);
   }
 
@@ -350,7 +365,7 @@ class Engine implements RulesEngine {
     const before = this.state.compartments[rule.id];
     const r = evaluateCompartment(before ?? {}, values, now, rule, sup);
     if (r.state !== before) this.state.compartments = { ...this.state.compartments, [rule.id]: r.state };
-    this.judgements.set(rule.id, { values, sup });
+    this.judgements.set(rule.id, { at: now, values, sup });
     for (const e of r.edges) {
       const key = `temp:${e.channel}:${e.tier.name}`;
       if (e.edge === 'off') {
@@ -403,7 +418,7 @@ class Engine implements RulesEngine {
       sinceMs: this.startedMs,
       // Settled probes would only say "ok" again: at 128 probes, twice a second, that was most of a tick.
       probes: this.unsettled(now),
-      devices: [...this.devices.values()],
+      devices: Array.from(this.devices.values()),
       ...(this.cfg.gps && { gps: { staleMs: this.cfg.gps.staleAfterMs, ...(this.lastFixAt !== undefined && { lastFixAt: this.lastFixAt }) } }),
       clockSynced: this.deps.clock.synchronised(),
     };
@@ -486,8 +501,8 @@ class Engine implements RulesEngine {
   }
 
   /**
-   * A compartment as its last evaluation left it (the tick evaluates every one each second, a
-   * poll its own): the display, the outputs and `latest` read this every second, twice or
+   * A compartment as its last evaluation left it (its poll's, or the tick's when no poll judged it
+   * within RECENT_MS): the display, the outputs and `latest` read this every second, twice or
    * more, and judging again each time was most of their cost.
    */
   private judged(rule: CompartmentRule, now: number): CompartmentStatusView {
@@ -497,7 +512,7 @@ class Engine implements RulesEngine {
     return this.statusView(rule, { values: channelValues(rule, (id) => this.freshValue(id, now)), sup: this.suppression(rule, now) });
   }
 
-  private statusView(rule: CompartmentRule, { values, sup }: Judgement): CompartmentStatusView {
+  private statusView(rule: CompartmentRule, { values, sup }: Pick<Judgement, 'values' | 'sup'>): CompartmentStatusView {
     const st = this.state.compartments[rule.id] ?? {};
     const on = rule.tiers.filter((t) => rule.channels.some((ch) => isOn(st[ch]?.[t.name] ?? IDLE)));
     const state: CompartmentStatus = on.some((t) => t.severity === 'critical') ? 'critical' : on.length > 0 ? 'warning' : values.size === 0 ? 'unknown' : sup ? 'suppressed' : 'ok';

@@ -54,13 +54,17 @@ export class LiveState {
    */
   changeKey(): string {
     const s = this.rules.status();
-    return JSON.stringify({
-      compartments: s.compartments.map((c) => [c.id, c.state, c.suppressedBy, c.display]),
-      alarms: s.alarms,
-      trip: s.tripId,
-      gate: s.gate,
-      health: this.health.map((h) => [h.id, h.state]),
-    });
+    // Device states appended as text, not as an array per device for JSON: a probe a line.
+    let devices = '';
+    for (let i = 0; i < this.health.length; i++) devices += `\n${this.health[i]!.id}\t${this.health[i]!.state}`;
+    return (
+      JSON.stringify({
+        compartments: s.compartments.map((c) => [c.id, c.state, c.suppressedBy, c.display]),
+        alarms: s.alarms,
+        trip: s.tripId,
+        gate: s.gate,
+      }) + devices
+    );
   }
 
   snapshot(): LiveSnapshot {
