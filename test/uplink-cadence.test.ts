@@ -68,6 +68,24 @@ describe.runIf(haveMosquitto)('uplink cadence (mosquitto)', () => {
     expect(delays[9]).toBeLessThan(300);
   }, 30_000);
 
+  it('a commit near the end of the interval sends the batch in its own turn, not on a timer a moment later', async () => {
+    const { journal, collector, link, stopPolling } = await van('van-aligned', { batchIntervalMs: 1000 });
+    stopPolling();
+    link.start();
+    const telemetry = () => collector.arrivals.filter((a) => a.topic.endsWith('/telemetry'));
+    await journal.appendMany([reading(0, 3)]);
+    await waitFor(() => telemetry().length === 1, 5000, 'the first batch, sent at once');
+    // The interval starts with this commit; the next poll's commit lands 150 ms before its end.
+    const [first] = await journal.appendMany([reading(1, 3)]);
+    const started = Date.now();
+    await sleep(850);
+    const [last] = await journal.appendMany([reading(2, 3)]);
+    await waitFor(() => collector.seen.has(last!.seq), 3000, 'the batch with the last reading');
+    const arrival = collector.arrivals.find((a) => a.records?.some((r) => r.seq === last!.seq))!;
+    expect(arrival.at - started).toBeLessThan(980);
+    expect(arrival.records!.map((r) => r.seq)).toEqual([first!.seq, last!.seq]);
+  }, 15_000);
+
   it('sends telemetry once per interval in batches of the whole interval, not a small batch after each PUBACK', async () => {
     const { collector, link } = await van('van-steady', { batchIntervalMs: 1000 });
     link.start();

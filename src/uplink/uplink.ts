@@ -24,6 +24,8 @@ export const CONTENT_TYPE = 'application/json';
 export const LATEST_REFRESH_MS = 60_000;
 /** A lane's batch is signed when this long has passed since its last signature (and at a trip's end). */
 export const SIGN_INTERVAL_MS = 60_000;
+/** How close to the end of the telemetry interval a commit may send the batch itself (scheduleBatch). */
+const BATCH_EARLY_MS = 250;
 
 interface InFlight {
   toSeq: number;
@@ -112,6 +114,7 @@ export class Uplink {
   private pumping = false;
   private pumpAgain = false;
   private batchTimer: NodeJS.Timeout | undefined;
+  private batchDueAt = 0;
   private pumpImmediate: NodeJS.Immediate | undefined;
   /** Telemetry may go in a batch that is not full: its interval passed, or the connection is new. */
   private telemetryDue = true;
@@ -292,15 +295,26 @@ export class Uplink {
     });
   }
 
-  /** The telemetry interval starts at the first record committed after the last batch. */
+  /**
+   * The telemetry interval starts at the first record committed after the last batch. A commit
+   * that lands within BATCH_EARLY_MS of its end sends the batch in that commit's wakeup; the
+   * timer, that much later, sends it when no commit comes (at steady state a poll's commit lands
+   * at the interval's end, and a timer of its own would wake the box a moment before or after).
+   */
   private scheduleBatch(): void {
     if (this.telemetryDue) return this.pumpSoon();
-    this.batchTimer ??= setTimeout(() => {
-      this.batchTimer = undefined;
-      this.telemetryDue = true;
-      void this.pump();
-    }, this.cfg.batchIntervalMs);
+    if (this.batchTimer === undefined) {
+      this.batchDueAt = Date.now() + this.cfg.batchIntervalMs;
+      this.batchTimer = setTimeout(this.batchDue, this.cfg.batchIntervalMs + BATCH_EARLY_MS);
+    } else if (Date.now() >= this.batchDueAt - BATCH_EARLY_MS) this.batchDue();
   }
+
+  private readonly batchDue = (): void => {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.telemetryDue = true;
+    this.pumpSoon();
+  };
 
   /** Records committed on telemetry and neither acked nor in flight. */
   private unsentTelemetry(): number {
