@@ -24,7 +24,7 @@ export const CONTENT_TYPE = 'application/json';
 export const LATEST_REFRESH_MS = 60_000;
 /** A lane's batch is signed when this long has passed since its last signature (and at a trip's end). */
 export const SIGN_INTERVAL_MS = 60_000;
-/** How close to the end of the telemetry interval a commit may send the batch itself (scheduleBatch). */
+/** How close to the end of the telemetry interval a commit may send the batch itself, at most (scheduleBatch). */
 const BATCH_EARLY_MS = 250;
 
 interface InFlight {
@@ -297,16 +297,20 @@ export class Uplink {
 
   /**
    * The telemetry interval starts at the first record committed after the last batch. A commit
-   * that lands within BATCH_EARLY_MS of its end sends the batch in that commit's wakeup; the
-   * timer, that much later, sends it when no commit comes (at steady state a poll's commit lands
-   * at the interval's end, and a timer of its own would wake the box a moment before or after).
+   * that lands within BATCH_EARLY_MS (a tenth of a short interval) of its end sends the batch in
+   * that commit's wakeup; the timer, that much later, sends it when no commit comes (at steady
+   * state a poll's commit lands at the interval's end, and a timer of its own would wake the box
+   * a moment before or after).
    */
   private scheduleBatch(): void {
     if (this.telemetryDue) return this.pumpSoon();
+    const interval = this.cfg.batchIntervalMs;
+    // A tenth of a short interval: batches stay the interval's, never one per commit.
+    const early = Math.min(BATCH_EARLY_MS, interval / 10);
     if (this.batchTimer === undefined) {
-      this.batchDueAt = Date.now() + this.cfg.batchIntervalMs;
-      this.batchTimer = setTimeout(this.batchDue, this.cfg.batchIntervalMs + BATCH_EARLY_MS);
-    } else if (Date.now() >= this.batchDueAt - BATCH_EARLY_MS) this.batchDue();
+      this.batchDueAt = Date.now() + interval;
+      this.batchTimer = setTimeout(this.batchDue, interval + early);
+    } else if (Date.now() >= this.batchDueAt - early) this.batchDue();
   }
 
   private readonly batchDue = (): void => {
