@@ -152,7 +152,7 @@ async function drainPhases(work: string): Promise<Record<string, number | string
       ...(await side('', 'ours', values.readings!, values.readings!)),
       ...(await side('naive_', 'naive', values['naive-ingest']!, values['naive-drain']!)),
       note: 'naive runs on fewer readings (rates, not totals, are compared); its drain peak RSS is for that smaller backlog',
-      ingest_path: `journal.appendMany, ${PROBES} readings per call (one poll of the van's probes), default journal config: fsync every 20 ms group commit`,
+      ingest_path: `journal.appendMany, ${PROBES} readings per call (one poll of the van's probes), default journal config: fsync on, group commit at the end of the appending event-loop turn`,
     };
   } finally {
     await relay.close();

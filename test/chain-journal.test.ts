@@ -40,6 +40,9 @@ describe('canonical form', () => {
       ['p1', 'p"2', 'ü\u2028', 'front'].map((probe) => ({ ...r, value, probe, compartment: probe === 'front' ? 'p1' : 'a\\b', ts: i % 2 ? '2024-01-01T00:00:01.000Z' : r.ts, seq: i })),
     );
     for (const x of [...odd, ...odd.reverse()]) expect(canonicalRecord(x)).toBe(canonicalJson(x));
+    // The text kept per probe: its compartment or quality changing and coming back.
+    const moved = ['front', undefined, 'rear', 'front'].flatMap((compartment) => (['good', 'comms-error', 'good'] as const).map((quality) => ({ ...r, compartment, quality })));
+    for (const x of moved) expect(canonicalRecord(x)).toBe(canonicalJson(x));
   });
 });
 

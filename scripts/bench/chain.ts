@@ -2,7 +2,7 @@
  * The `chain` phase of `npm run bench` (`--only chain`): the hash chain's cost per reading.
  * 1. hashing alone: canonical form + one SHA-256 per reading (src/chain/hash.ts), as a commit
  *    chains them (the uplink's first read of a chunk does it again, the trip archive once more);
- * 2. the journal's real ingest path (appendMany of a 16-probe poll, fsync per 20 ms group
+ * 2. the journal's real ingest path (appendMany of a 16-probe poll, fsync per group
  *    commit, default config), with the chain as it runs; without it is that time less (1), since
  *    the chain is the only work a commit does per record beyond encoding and writing it;
  * 3. one Ed25519 signature (at most one per lane per minute, one per trip end, one per lane per archived trip).

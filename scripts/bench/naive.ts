@@ -5,7 +5,7 @@ import { peakRssMb, readingSource, writeBytes, type PhaseResult } from './common
 
 /**
  * The naive way, for comparison: one LevelDB key (JSON) per reading, group-committed with
- * fsync every 20 ms like ours; one QoS 1 message per reading, 64 in flight, key deleted on PUBACK.
+ * fsync every 20 ms (ours commits at the end of the appending turn); one QoS 1 message per reading, 64 in flight, key deleted on PUBACK.
  */
 const key = (seq: number) => seq.toString(16).padStart(16, '0');
 

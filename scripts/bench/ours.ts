@@ -8,7 +8,7 @@ import { peakRssMb, PROBES, readingSource, writeBytes, type PhaseResult } from '
 const BLOCK = 10_000;
 
 /**
- * The real journal with its default config (fsync on, 20 ms group commit), fed the way the
+ * The real journal with its default config (fsync on, group commit at the end of the appending event-loop turn), fed the way the
  * gateway's sink feeds it: `appendMany` with the readings of one poll of the van's probes
  * (PROBES at once, as one coalesced read hands them over), one promise per poll.
  */

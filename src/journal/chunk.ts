@@ -58,7 +58,13 @@ export function encodeChunk(records: readonly JournalRecord[], committedAt: numb
   if (names && records.length <= ROWS_MAX_RECORDS) {
     const rows = toRows(records, names);
     const text = rows && JSON.stringify(rows);
-    if (text !== undefined && text.length <= ROWS_MAX_BYTES) return framed(ROWS_FORMAT, records, committedAt, prev, Buffer.from(text));
+    if (text !== undefined && text.length <= ROWS_MAX_BYTES) {
+      // Written straight after the header: no buffer of its own to copy from.
+      const bytes = Buffer.byteLength(text);
+      const out = header(ROWS_FORMAT, records, committedAt, prev, bytes);
+      out.write(text, HEADER + PREV_BYTES, bytes);
+      return out;
+    }
   }
   const json = JSON.stringify(toColumnar(records));
   const windowBits = windowBitsFor(json.length);
@@ -69,14 +75,20 @@ export function encodeChunk(records: readonly JournalRecord[], committedAt: numb
 }
 
 function framed(format: number, records: readonly JournalRecord[], committedAt: number, prev: string, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + PREV_BYTES + body.length);
-  out.writeUInt8(format, 0);
-  out.fill(0, 1, 4);
+  const out = header(format, records, committedAt, prev, body.length);
+  body.copy(out, HEADER + PREV_BYTES);
+  return out;
+}
+
+/** A chunk of `bodyBytes` with its header written and its body still to write. */
+function header(format: number, records: readonly JournalRecord[], committedAt: number, prev: string, bodyBytes: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER + PREV_BYTES + bodyBytes);
+  out[0] = format;
+  out[1] = out[2] = out[3] = 0;
   out.writeUInt32LE(records.length, 4);
   out.writeDoubleLE(records[0]!.seq, 8);
   out.writeDoubleLE(committedAt, 16);
   out.write(prev, HEADER, PREV_BYTES, 'hex');
-  body.copy(out, HEADER + PREV_BYTES);
   return out;
 }
 
