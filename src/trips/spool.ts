@@ -39,13 +39,17 @@ export interface SpoolProbe {
   compartment?: string;
 }
 
-/** Appends to one trip's spool; every write is synchronous, fsync follows within `syncMs`. */
+/** Appends to one trip's spool; every write is synchronous, fsync follows within `syncMs` (one at a time). */
 export class SpoolWriter {
   private readonly fd: number;
   private bytes: number;
   private batch = 0;
   private readonly probeIndex = new Map<string, number>();
   private syncTimer: NodeJS.Timeout | undefined;
+  private syncImmediate: NodeJS.Immediate | undefined;
+  /** An fsync is running; `syncAgain`: lines came after it started. */
+  private syncing = false;
+  private syncAgain = false;
   private full = false;
   private closed = false;
   /** Readings not kept since the spool reached its bound. */
@@ -126,6 +130,7 @@ export class SpoolWriter {
 
   close(): void {
     clearTimeout(this.syncTimer);
+    clearImmediate(this.syncImmediate);
     this.closed = true;
     closeSync(this.fd);
   }
@@ -133,7 +138,9 @@ export class SpoolWriter {
   /** Makes sure what was written is on disk (a trip end, before the archive file is made). */
   sync(): Promise<void> {
     clearTimeout(this.syncTimer);
+    clearImmediate(this.syncImmediate);
     this.syncTimer = undefined;
+    this.syncImmediate = undefined;
     return new Promise((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -161,11 +168,37 @@ export class SpoolWriter {
       throw err;
     }
     this.bytes += buf.length;
-    if (this.opts.syncMs !== undefined && !this.syncTimer)
-      this.syncTimer = setTimeout(() => {
-        this.syncTimer = undefined;
-        fsync(this.fd, (err) => err && this.opts.onError(err));
-      }, this.opts.syncMs);
+    this.syncSoon();
+  }
+
+  /**
+   * One fsync at a time, as the journal commits: lines written while one runs are synced by the
+   * next, which starts when it ends. `syncMs` 0 syncs at the end of this turn (the journal's
+   * commit wakeup), not on a timer of its own.
+   */
+  private syncSoon(): void {
+    const ms = this.opts.syncMs;
+    if (ms === undefined || this.closed) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    if (this.syncTimer || this.syncImmediate) return;
+    const run = () => {
+      this.syncTimer = undefined;
+      this.syncImmediate = undefined;
+      this.syncing = true;
+      fsync(this.fd, (err) => {
+        this.syncing = false;
+        if (err) this.opts.onError(err);
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.syncSoon();
+        }
+      });
+    };
+    if (ms > 0) this.syncTimer = setTimeout(run, ms);
+    else this.syncImmediate = setImmediate(run);
   }
 }
 
