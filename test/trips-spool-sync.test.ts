@@ -11,10 +11,10 @@ import { tempDir } from './helpers/tmp.ts';
 const synced = vi.hoisted(() => ({ calls: 0 }));
 vi.mock('node:fs', async (original) => {
   const fs = await original<typeof import('node:fs')>();
-  const fsync: typeof fs.fsync = (fd, cb) => {
+  const fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
     synced.calls++;
     return fs.fsync(fd, cb);
-  };
+  }) as typeof fs.fsync;
   return { ...fs, default: { ...fs, fsync }, fsync };
 });
 
