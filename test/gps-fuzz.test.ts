@@ -9,7 +9,7 @@ import { capture, drive, prng, type EpochSpec } from './gps-nmea-gen.ts';
  */
 const START = Date.UTC(2026, 5, 1, 12, 0, 0);
 // Fixed seeds keep failures reproducible; one fresh seed per run widens the search over time.
-const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, Date.now() % 1_000_000];
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 767831, Date.now() % 1_000_000];
 
 function decodeChunked(bytes: Buffer, rnd: () => number): { fixes: Fix[]; decoder: NmeaDecoder } {
   const decoder = new NmeaDecoder({ year: 2026 });
@@ -54,10 +54,12 @@ function checkFixes(fixes: Fix[], truth: EpochSpec[], seed: number): number {
     expect(f.lon, why).toBeCloseTo(e!.lon, 6);
     if (f.altMSL !== undefined) expect(f.altMSL, why).toBeCloseTo(e!.alt, 1);
     // VTG carries no time: when both the sentence that ends one epoch and the RMC that opens the
-    // next are lost, nothing tells which epoch the VTG between them belongs to. It is a true
-    // VTG of this epoch or a neighbour, never a damaged one.
+    // next are lost, nothing tells which epoch the VTG between them belongs to, and when whole
+    // epochs between were lost too it may be from two or three on (seed 767831: epoch 06 lost,
+    // 07's RMC damaged, 07's VTG taken for 05). It is a true VTG of an epoch nearby, never a
+    // damaged one.
     const i = truth.indexOf(e!);
-    const near = truth.slice(Math.max(0, i - 1), i + 2);
+    const near = truth.slice(Math.max(0, i - 3), i + 4);
     if (f.speed !== undefined) expect(near.some((n) => Math.abs(n.speed - f.speed!) < 0.01), why).toBe(true);
     if (f.track !== undefined) expect(near.some((n) => Math.abs(n.track - f.track!) < 0.01), why).toBe(true);
     checked++;
