@@ -43,7 +43,6 @@ export function hashesOf(prev: string, records: readonly JournalRecord[]): strin
 /** The hash after the last record, starting from `prev`. */
 export function chainEnd(prev: string, records: readonly JournalRecord[], from = 0): string {
   let h = prev;
-  // link() inlined: every commit runs this per record, in V8's baseline tier, where a call costs.
-  for (let i = from; i < records.length; i++) h = hash('sha256', `${h}\n${canonicalRecord(records[i]!)}`, 'hex');
+  for (let i = from; i < records.length; i++) h = linkCanonical(h, canonicalRecord(records[i]!));
   return h;
 }

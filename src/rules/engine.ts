@@ -327,6 +327,7 @@ class Engine implements RulesEngine {
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
       const at = this.judgements.get(rule.id)?.at;
+      // now < at: the clock was stepped back (see now()), and the judgement's age means nothing.
       if (at === undefined || now - at >= RECENT_MS || now < at) this.evaluateRule(rule, now);
     }
     this.evaluateHealth(now);
