@@ -7,7 +7,8 @@
  * gateway (dist/coldgate.mjs; the tsx loader alone would hold ~30 MB), with the NODE_OPTIONS of
  * scripts/systemd/coldgate.service. `--all` then runs every scripts/bench-*.ts of other modules too.
  * Then the steady state (bench/steady.ts): 32 and 128 probes at 1 Hz from a pymodbus slave on
- * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it.
+ * MQTT 5, and 32 on MQTT 3.1.1, each with the gateway as the service runs it, and after it the
+ * same I/O by the bare libraries (bench/floor.ts): the CPU the host charges for the I/O alone.
  * Then the receiver (bench/receiver.ts): its batch writer into PostgreSQL against one INSERT per
  * reading with ON CONFLICT, readings/s and database bytes per reading.
  * Options: --readings N (ours, default 1,000,000), --naive-ingest N (300,000), --naive-drain N (200,000),
@@ -34,6 +35,7 @@ import * as naive from './bench/naive.ts';
 import * as ours from './bench/ours.ts';
 import { receiverBench, type ReceiverBenchResult } from './bench/receiver.ts';
 import { steady, type SteadyResult } from './bench/steady.ts';
+import { bareLibraries, type FloorResult } from './bench/floor.ts';
 import { chainCost } from './bench/chain.ts';
 import { archiveTrip, exportTrip, TRIP_CASES, verifyTrip } from './bench/trips.ts';
 
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
     probes: { type: 'string' },
+    'modbus-port': { type: 'string' },
     mqtt: { type: 'string' },
     case: { type: 'string' },
     format: { type: 'string' },
@@ -111,6 +114,7 @@ async function runPhase(name: string): Promise<void> {
     'trip-archive': () => archiveTrip(dir, c.probes, c.everySec, c.gpsEverySec),
     'trip-export': () => exportTrip(dir, values.format!),
     'trip-verify': () => verifyTrip(dir),
+    'steady-floor': () => bareLibraries({ dir, modbusPort: Number(values['modbus-port']), brokerUrl: url, probes: Number(values.probes), seconds: Number(values['steady-seconds']), warmupSeconds: 10 }),
   };
   const run = table[name];
   if (!run) throw new Error(`unknown phase ${name}`);
@@ -167,7 +171,10 @@ async function steadyPhases(work: string): Promise<SteadyResult[]> {
     if (values.probes !== undefined && Number(values.probes) !== probes) continue;
     if (values.mqtt !== undefined && (values.mqtt === '5') !== (protocolVersion === 5)) continue;
     progress(`steady: ${probes} probes at 1 Hz, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, ${values['steady-seconds']} s measured`);
-    out.push(await steady({ probes, protocolVersion, seconds: Number(values['steady-seconds']), warmupSeconds: 15, bundle: SERVICE, nodeOptions: serviceNodeOptions(), workDir: path.join(work, `steady-${probes}-${protocolVersion}`) }));
+    const workDir = path.join(work, `steady-${probes}-${protocolVersion}`);
+    const floor = (modbusPort: number, brokerUrl: string) =>
+      phase<FloorResult>('steady-floor', workDir, ['--modbus-port', String(modbusPort), '--url', brokerUrl, '--probes', String(probes), '--steady-seconds', values['steady-seconds']!]);
+    out.push(await steady({ probes, protocolVersion, seconds: Number(values['steady-seconds']), warmupSeconds: 15, bundle: SERVICE, nodeOptions: serviceNodeOptions(), workDir, floor }));
   }
   return out;
 }
@@ -245,6 +252,7 @@ function printTable(r: BenchResult): void {
     console.log(`\n${line('steady state', ...r.steady.map((s) => `${s.probes} p ${s.protocol === 'MQTT 5' ? 'v5' : 'v3.1.1'}`))}`);
     const rows: [string, keyof SteadyResult][] = [
       ['CPU, % of one core', 'cpu_percent'],
+      ['  the same I/O, bare libraries', 'floor_cpu_percent'],
       ['RSS median MiB', 'rss_mib_median'],
       ['RSS max MiB', 'rss_mib_max'],
       ['bytes to broker per reading', 'wire_bytes_per_reading'],

@@ -21,6 +21,7 @@ import type { JournalRecord } from '../../src/core/types.ts';
 import { decodeBatch, decodeJson } from '../../src/uplink/decode.ts';
 import { LATEST_REFRESH_MS } from '../../src/uplink/uplink.ts';
 import { countingRelay } from './common.ts';
+import type { FloorResult } from './floor.ts';
 import { V3_BATCH_INTERVAL_MS, V3_LATEST_INTERVAL_MS, v3BatchBytes } from './format-v3.ts';
 
 export interface SteadyOptions {
@@ -34,12 +35,16 @@ export interface SteadyOptions {
   bundle: string;
   nodeOptions: string[];
   workDir: string;
+  /** The same I/O by the bare libraries (floor.ts), run once the gateway has stopped, on the same slave and broker. */
+  floor?: (modbusPort: number, brokerUrl: string) => Promise<FloorResult>;
 }
 
 export interface SteadyResult {
   probes: number;
   protocol: string;
   cpu_percent: number;
+  /** The same window's CPU of the bare libraries doing the same I/O (floor.ts): what the host charges for the I/O alone. */
+  floor_cpu_percent?: number;
   /** The same split: node's main thread, and all others (V8 workers, libuv's pool, LevelDB's). */
   cpu_percent_by_thread: { main: number; others: number };
   rss_mib_median: number;
@@ -268,12 +273,17 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     await broker.start();
     const backAt = Date.now();
     await waitFor(() => lastBatchAt > backAt, 60_000, 'a batch after the broker restart');
+    const brokerBack = round((lastBatchAt - backAt) / 1000, 2);
+    gw.kill('SIGTERM');
+    await exited;
+    const floor = await o.floor?.(modbusPort, broker.url);
     const perReading = (n: number) => round(n / counted, 2);
     return {
       probes: o.probes,
       protocol: o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1',
       cpu_percent: percentOf(cpu1.main + cpu1.others - cpu0.main - cpu0.others),
       cpu_percent_by_thread: byThread,
+      ...(floor && { floor_cpu_percent: floor.cpu_percent }),
       rss_mib_median: round(percentile(rss, 50)),
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),
@@ -289,7 +299,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       alarm_to_broker_ms_median: percentile(alarmDelays, 50),
       alarm_to_broker_ms_p99: percentile(alarmDelays, 99),
       alarm_samples: alarmDelays.length,
-      broker_back_to_delivery_s: round((lastBatchAt - backAt) / 1000, 2),
+      broker_back_to_delivery_s: brokerBack,
       ...(instructions !== undefined && { instructions_per_s: Math.round(instructions / elapsed) }),
     };
   } finally {
