@@ -253,6 +253,8 @@ function printTable(r: BenchResult): void {
     const rows: [string, keyof SteadyResult][] = [
       ['CPU, % of one core', 'cpu_percent'],
       ['  the same I/O, bare libraries', 'floor_cpu_percent'],
+      ['main thread wakeups/s', 'main_wakeups_per_s'],
+      ['  the same I/O, bare libraries', 'floor_main_wakeups_per_s'],
       ['RSS median MiB', 'rss_mib_median'],
       ['RSS max MiB', 'rss_mib_max'],
       ['bytes to broker per reading', 'wire_bytes_per_reading'],

@@ -13,9 +13,11 @@ import path from 'node:path';
 import { Level } from 'level';
 import ModbusSerial from 'modbus-serial';
 import mqtt from 'mqtt';
+import { mainWakeups } from './steady.ts';
 
 export interface FloorResult {
   cpu_percent: number;
+  main_wakeups_per_s: number;
 }
 
 const ModbusRTU = ModbusSerial.default;
@@ -68,9 +70,11 @@ export async function bareLibraries(o: { dir: string; modbusPort: number; broker
     await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
     const t0 = performance.now();
     const ns0 = threadsNs();
+    const wakeups0 = mainWakeups('self');
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const cpu = ((threadsNs() - ns0) / 1e6 / (performance.now() - t0)) * 100;
-    return { cpu_percent: Math.round(cpu * 100) / 100 };
+    const ms = performance.now() - t0;
+    const cpu = ((threadsNs() - ns0) / 1e6 / ms) * 100;
+    return { cpu_percent: Math.round(cpu * 100) / 100, main_wakeups_per_s: Math.round(((mainWakeups('self') - wakeups0) / ms) * 1e5) / 100 };
   } finally {
     stopped = true;
     clearInterval(polls);

@@ -45,6 +45,9 @@ export interface SteadyResult {
   cpu_percent: number;
   /** The same window's CPU of the bare libraries doing the same I/O (floor.ts): what the host charges for the I/O alone. */
   floor_cpu_percent?: number;
+  /** The main thread's wakeups a second (voluntary context switches), the gateway's and the floor's. */
+  main_wakeups_per_s: number;
+  floor_main_wakeups_per_s?: number;
   /** The same split: node's main thread, and all others (V8 workers, libuv's pool, LevelDB's). */
   cpu_percent_by_thread: { main: number; others: number };
   rss_mib_median: number;
@@ -119,6 +122,13 @@ function windowInstructions(dir: string, pid: number): number {
     if (m) total += Number(m[1]);
   }
   return total;
+}
+
+/** The main thread's voluntary context switches so far: each is a sleep in epoll or on a lock, so their rate counts the wakeups exactly where CPU time is noisy. */
+export function mainWakeups(pid: number | 'self'): number {
+  const tid = pid === 'self' ? process.pid : pid;
+  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${tid}/task/${tid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }
 
 function rssMib(pid: number): number {
@@ -243,6 +253,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
     }
     const cpu0 = cpuNs(pid);
+    const wakeups0 = mainWakeups(pid);
     const bytes0 = relay.sent();
     const rss: number[] = [];
     measuring = true;
@@ -253,6 +264,7 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
     measuring = false;
     const elapsed = (Date.now() - t0) / 1000;
     const cpu1 = cpuNs(pid);
+    const wakeups = mainWakeups(pid) - wakeups0;
     const instructions = callgrind ? windowInstructions(callgrind, pid) : undefined;
     const percentOf = (ns: number) => round((ns / 1e9 / elapsed) * 100, 2);
     const byThread = { main: percentOf(cpu1.main - cpu0.main), others: percentOf(cpu1.others - cpu0.others) };
@@ -283,7 +295,8 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
       protocol: o.protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1',
       cpu_percent: percentOf(cpu1.main + cpu1.others - cpu0.main - cpu0.others),
       cpu_percent_by_thread: byThread,
-      ...(floor && { floor_cpu_percent: floor.cpu_percent }),
+      main_wakeups_per_s: round(wakeups / elapsed, 2),
+      ...(floor && { floor_cpu_percent: floor.cpu_percent, floor_main_wakeups_per_s: floor.main_wakeups_per_s }),
       rss_mib_median: round(percentile(rss, 50)),
       rss_mib_max: round(Math.max(...rss)),
       wire_bytes_per_reading: round(bytes / counted, 2),
