@@ -8,12 +8,11 @@
  * what this machine charges for the I/O alone: the part of the gateway's figure that no change
  * to coldgate's own code can remove.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import ModbusSerial from 'modbus-serial';
 import mqtt from 'mqtt';
-import { mainWakeups } from './steady.ts';
+import { cpuNs, mainWakeups } from './steady.ts';
 
 export interface FloorResult {
   cpu_percent: number;
@@ -26,15 +25,6 @@ const PER_UNIT = 32;
 const CHUNK_BYTES = 420;
 /** One 5 s telemetry batch of 32 probes on the wire, about 2 B a reading. */
 const BATCH_BYTES = 320;
-
-const threadsNs = (): number =>
-  readdirSync('/proc/self/task').reduce((n, tid) => {
-    try {
-      return n + Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      return n; // the thread ended between listing and reading
-    }
-  }, 0);
 
 export async function bareLibraries(o: { dir: string; modbusPort: number; brokerUrl: string; probes: number; seconds: number; warmupSeconds: number }): Promise<FloorResult> {
   const modbus = new ModbusRTU();
@@ -69,12 +59,13 @@ export async function bareLibraries(o: { dir: string; modbusPort: number; broker
   try {
     await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
     const t0 = performance.now();
-    const ns0 = threadsNs();
-    const wakeups0 = mainWakeups('self');
+    const ns0 = cpuNs(process.pid);
+    const wakeups0 = mainWakeups(process.pid);
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const ms = performance.now() - t0;
-    const cpu = ((threadsNs() - ns0) / 1e6 / ms) * 100;
-    return { cpu_percent: Math.round(cpu * 100) / 100, main_wakeups_per_s: Math.round(((mainWakeups('self') - wakeups0) / ms) * 1e5) / 100 };
+    const ns1 = cpuNs(process.pid);
+    const cpu = ((ns1.main + ns1.others - ns0.main - ns0.others) / 1e6 / ms) * 100;
+    return { cpu_percent: Math.round(cpu * 100) / 100, main_wakeups_per_s: Math.round(((mainWakeups(process.pid) - wakeups0) / ms) * 1e5) / 100 };
   } finally {
     stopped = true;
     clearInterval(polls);

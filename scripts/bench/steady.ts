@@ -43,7 +43,7 @@ export interface SteadyResult {
   probes: number;
   protocol: string;
   cpu_percent: number;
-  /** The same window's CPU of the bare libraries doing the same I/O (floor.ts): what the host charges for the I/O alone. */
+  /** The CPU of the bare libraries doing the same I/O (floor.ts), over a window as long, right after: what the host charges for the I/O alone. */
   floor_cpu_percent?: number;
   /** The main thread's wakeups a second (voluntary context switches), the gateway's and the floor's. */
   main_wakeups_per_s: number;
@@ -101,7 +101,7 @@ function runNs(pid: number, tid: number | string): number {
  * workers, libuv's pool: LevelDB writes and fsyncs), in ns. Threads that ended are not counted
  * (node's threads live as long as the process).
  */
-function cpuNs(pid: number): { main: number; others: number } {
+export function cpuNs(pid: number): { main: number; others: number } {
   const out = { main: 0, others: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
@@ -125,9 +125,8 @@ function windowInstructions(dir: string, pid: number): number {
 }
 
 /** The main thread's voluntary context switches so far: each is a sleep in epoll or on a lock, so their rate counts the wakeups exactly where CPU time is noisy. */
-export function mainWakeups(pid: number | 'self'): number {
-  const tid = pid === 'self' ? process.pid : pid;
-  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${tid}/task/${tid}/status`, 'utf8'));
+export function mainWakeups(pid: number): number {
+  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
 
