@@ -12,7 +12,7 @@ import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeF
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundle } from './build.mjs';
+import { bundle, OPTIONAL, packageOf } from './build.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -25,12 +25,9 @@ const ASSETS = 'src/local';
 /** Loaded by name, not imported, so the bundle's imports do not show them (pino's transport). */
 const LOADED_BY_NAME = ['pino-pretty'];
 
-/** `zod`, `@scope/name/sub` -> the package's name. */
-const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
-
 /** The packages the bundle needs, each with the range package.json gives it. */
 function runtimeDependencies(metafile) {
-  const imports = Object.values(metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && !isBuiltin(i.path)));
+  const imports = Object.values(metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && !isBuiltin(i.path) && !OPTIONAL.includes(i.path)));
   const names = [...new Set([...imports.map((i) => packageOf(i.path)), ...LOADED_BY_NAME])].sort();
   const missing = names.filter((n) => !pkg.dependencies?.[n]);
   if (missing.length) throw new Error(`release: the bundle loads ${missing.join(', ')}, not in package.json dependencies: add them`);

@@ -7,8 +7,8 @@ import { tempDir } from './helpers/tmp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-/** What the bundle loads (zod is inside it): the release's package.json has these and nothing else. */
-const RUNTIME = ['aedes', 'level', 'modbus-serial', 'mqtt', 'pg', 'pino', 'pino-pretty', 'serialport'];
+/** What the bundle loads (mqtt, modbus-serial, serialport's JS, pino and zod are inside it): the release's package.json has these and nothing else. */
+const RUNTIME = ['@serialport/bindings-cpp', 'aedes', 'classic-level', 'pg', 'pino-pretty'];
 const UNIT = path.join(REPO, 'scripts/systemd/coldgate.service');
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 // In CI the peer must be there (scripts/install-peers.sh installs it); elsewhere say why it is skipped.
@@ -29,11 +29,13 @@ function files(dir: string): string[] {
 
 /**
  * Runs the staged `coldgate` from outside the repository and lists the files node loaded (its
- * ESM debug log), so the test sees which copy ran, not just that one did.
+ * ESM and CommonJS debug logs), so the test sees which copy ran, not just that one did.
  */
 function runStaged(prefixDir: string, args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [path.join(prefixDir, 'scripts/coldgate.mjs'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
-  const loaded = [...new Set([...r.stderr.matchAll(/Storing (file:\/\/\S+)/g)].map((m) => fileURLToPath(m[1]!)))];
+  const r = spawnSync(process.execPath, [path.join(prefixDir, 'scripts/coldgate.mjs'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm,module' } });
+  const esm = [...r.stderr.matchAll(/Storing (file:\/\/\S+)/g)].map((m) => fileURLToPath(m[1]!));
+  const cjs = [...r.stderr.matchAll(/^MODULE \d+: load "(\/[^"]+)" for module/gm)].map((m) => m[1]!);
+  const loaded = [...new Set([...esm, ...cjs])];
   // coldgate's own code (not its packages): the staged command and the staged bundle, no sources.
   const own = loaded.filter((f) => !f.split(path.sep).includes('node_modules')).sort();
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, loaded, own };
@@ -134,15 +136,21 @@ describe('the systemd unit and scripts/install', () => {
     expect(r.stdout).not.toMatch(/release tree from the checkout/);
     const prefix = realpathSync(path.join(root, 'srv/cg'));
     for (const dev of ['tsx', 'esbuild', 'vitest', 'typescript', 'playwright-core']) expect(existsSync(path.join(prefix, 'node_modules', dev)), dev).toBe(false);
-    for (const dep of [...RUNTIME, 'classic-level', '@serialport/bindings-cpp']) expect(existsSync(path.join(prefix, 'node_modules', dep)), dep).toBe(true);
+    for (const dep of RUNTIME) expect(existsSync(path.join(prefix, 'node_modules', dep)), dep).toBe(true);
+    // The packages inside the bundle are not installed again.
+    for (const inside of ['mqtt', 'modbus-serial', 'serialport', 'level', 'pino', 'zod']) expect(existsSync(path.join(prefix, 'node_modules', inside)), inside).toBe(false);
 
     const installed = path.join(root, 'etc/coldgate/config.json');
     const run = runStaged(prefix, ['validate', '--config', installed], tmp.dir);
     expect([run.status, run.stdout]).toEqual([0, `${installed}: valid (gateway van-t, 0 probes on 0 buses, gps off)\n`]);
     expect(run.own).toEqual(stagedProgram(prefix).sort());
-    // Its packages too come from the staged node_modules, none from the checkout (zod is inside
-    // the bundle, so the ESM files node logs are the few ES-module packages').
-    expect(run.loaded.filter((f) => f.split(path.sep).includes('node_modules')).length).toBeGreaterThan(0);
     expect(run.loaded.filter((f) => !f.startsWith(`${prefix}${path.sep}`))).toEqual([]);
+    // The packages left on disk come from the staged node_modules, none from the checkout: the journal's LevelDB binding here.
+    const data = path.join(tmp.dir, 'no-journal');
+    mkdirSync(data);
+    const stats = runStaged(prefix, ['journal', 'stats', '--data', data], tmp.dir);
+    expect([stats.status, stats.stderr]).toEqual([2, expect.stringContaining(`no journal in ${data}`)]);
+    expect(stats.loaded).toContain(path.join(prefix, 'node_modules/classic-level/index.js'));
+    expect(stats.loaded.filter((f) => !f.startsWith(`${prefix}${path.sep}`))).toEqual([]);
   }, 180_000);
 });

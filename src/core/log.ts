@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import type { PrettyOptions, PrettyStream } from 'pino-pretty';
 
 export type { Logger };
 
@@ -17,7 +19,16 @@ export function createLogger(level: LevelWithSilent = 'info', { pretty = process
   const options = { level, base: { app: 'coldgate' }, redact: { paths: REDACT, censor: '[redacted]' } };
   if (destination) return pino(options, destination);
   if (!pretty) return pino(options);
-  return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' } } });
+  return pino(options, prettyStream({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' }));
+}
+
+/**
+ * pino-pretty in this thread, loaded by name only when a person watches: a pino transport would
+ * start a worker thread for it, and the bundle would carry its code for every start.
+ */
+function prettyStream(options: PrettyOptions): PrettyStream {
+  const build = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => PrettyStream;
+  return build(options);
 }
 
 /** For tests and tools that must stay quiet. */
