@@ -5,8 +5,9 @@
  * WebSocket and SOCKS transports. aedes itself is ESM, which no cache lists: its
  * CommonJS dependency mqemitter (used by nothing else) stands for it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -58,7 +59,7 @@ describe('the runtime loads only what it runs', () => {
 
 type Meta = { outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, { bytesInOutput: number }> }> };
 
-describe('the service bundle (dist/coldgate.mjs)', () => {
+describe('the service bundle (dist/coldgate.mjs, running dist/coldgate.cjs)', () => {
   let dir = '';
   let file = '';
   let meta: Meta;
@@ -73,6 +74,13 @@ describe('the service bundle (dist/coldgate.mjs)', () => {
     meta = await bundle(file);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A gateway with no probes and no broker to reach: it starts, opens its journal and runs. */
+  const gatewayConfig = async (name: string) => {
+    const config = path.join(dir, `${name}.json`);
+    writeFileSync(config, JSON.stringify({ gatewayId: 'van-1', dataDir: path.join(dir, `${name}-data`), uplink: { url: `mqtt://127.0.0.1:${await freePort()}` }, local: { http: { host: '127.0.0.1', port: await freePort() } } }));
+    return config;
+  };
 
   it('loads the PostgreSQL client only when a receiver command runs: pg is a dynamic import, never a static one', () => {
     const pgImports = Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.path === 'pg'));
@@ -98,8 +106,7 @@ describe('the service bundle (dist/coldgate.mjs)', () => {
   });
 
   it('logs readable lines on a terminal (pino-pretty, loaded by name) and JSON lines otherwise', async () => {
-    const config = path.join(dir, 'log.json');
-    writeFileSync(config, JSON.stringify({ gatewayId: 'van-1', dataDir: path.join(dir, 'log-data'), uplink: { url: `mqtt://127.0.0.1:${await freePort()}` }, local: { http: { host: '127.0.0.1', port: await freePort() } } }));
+    const config = await gatewayConfig('log');
     const run = (onTerminal: boolean) => {
       const command = [process.execPath, file, 'run', '--config', config];
       // script(1) gives the gateway a pseudo-terminal for its stdout; timeout stops it once it has logged its start.
@@ -111,6 +118,37 @@ describe('the service bundle (dist/coldgate.mjs)', () => {
     expect(pretty).not.toContain('{"level"');
     expect(run(false)).toMatch(/^\{"level":30,.*"msg":"journal opened"\}$/m);
   }, 30_000);
+
+  it("keeps V8's code cache in COLDGATE_CODE_CACHE: made by a start, taken as it is by the next, made again when cut short, one per node flags, old bundles' removed", async () => {
+    const cache = path.join(dir, 'code-cache');
+    mkdirSync(cache);
+    writeFileSync(path.join(cache, 'coldgate-0000000000000000-00000000.v8cache'), 'the cache of an older bundle');
+    // 12 s: the entry writes the cache 10 s after a start.
+    const run = async (name: string, flags: string[] = []) => {
+      const config = await gatewayConfig(name);
+      return new Promise<string>((resolve) =>
+        execFile('timeout', ['-s', 'TERM', '12', process.execPath, ...flags, file, 'run', '--config', config], { env: { ...process.env, COLDGATE_CODE_CACHE: cache }, encoding: 'utf8' }, (_err, stdout) => resolve(stdout)),
+      );
+    };
+    const whole = (data: Buffer) => createHash('sha256').update(data.subarray(32)).digest().equals(data.subarray(0, 32));
+    expect(await run('cache-1')).toContain('"msg":"journal opened"');
+    const made = readdirSync(cache);
+    expect(made).toEqual([expect.stringMatching(/^coldgate-[0-9a-f]{16}-[0-9a-f]{8}\.v8cache$/)]);
+    const cacheFile = path.join(cache, made[0]!);
+    const first = statSync(cacheFile);
+    expect([first.mode & 0o777, first.size > 100_000, whole(readFileSync(cacheFile))]).toEqual([0o600, true, true]);
+
+    // V8 took it (a rejected cache is written again), and other node flags get a file of their own.
+    const [same, other] = await Promise.all([run('cache-2'), run('cache-3', ['--max-old-space-size=200'])]);
+    expect([same, other]).toEqual([expect.stringContaining('"msg":"journal opened"'), expect.stringContaining('"msg":"journal opened"')]);
+    expect(statSync(cacheFile).mtimeMs).toBe(first.mtimeMs);
+    expect(readdirSync(cache).length).toBe(2);
+
+    const data = readFileSync(cacheFile);
+    writeFileSync(cacheFile, data.subarray(0, data.length >> 1));
+    expect(await run('cache-4')).toContain('"msg":"journal opened"');
+    expect([statSync(cacheFile).size > 100_000, whole(readFileSync(cacheFile))]).toEqual([true, true]);
+  }, 90_000);
 
   it('opens a serial port with the bundled serialport and its native binding: scan finds a pymodbus unit on a pseudo-terminal', async () => {
     const pty = new PtyPair(dir);

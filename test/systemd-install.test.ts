@@ -58,7 +58,7 @@ describe('the systemd unit and scripts/install', () => {
 
   it('the unit runs as its own user with a restart policy, a data folder and journald logging', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    for (const line of ['User=coldgate', 'SupplementaryGroups=dialout', 'Restart=always', 'StateDirectory=coldgate', 'Environment=COLDGATE_DATA_DIR=/var/lib/coldgate', 'StandardOutput=journal', 'ReadWritePaths=/etc/coldgate', 'WantedBy=multi-user.target'])
+    for (const line of ['User=coldgate', 'SupplementaryGroups=dialout', 'Restart=always', 'StateDirectory=coldgate', 'CacheDirectory=coldgate', 'Environment=COLDGATE_DATA_DIR=/var/lib/coldgate', 'StandardOutput=journal', 'ReadWritePaths=/etc/coldgate', 'WantedBy=multi-user.target'])
       expect(unit.split('\n')).toContain(line);
   });
 
@@ -82,7 +82,7 @@ describe('the systemd unit and scripts/install', () => {
     const unit = readFileSync(path.join(root, 'etc/systemd/system/coldgate.service'), 'utf8');
     // The service runs the prebuilt bundle, not the sources through tsx.
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/srv\/cg\/dist\/coldgate\.mjs run$/m);
-    expect(readFileSync(path.join(prefix, 'dist/coldgate.mjs'), 'utf8')).toContain('journal opened');
+    expect(readFileSync(path.join(prefix, 'dist/coldgate.cjs'), 'utf8')).toContain('journal opened');
     expect(unit).not.toMatch(/\/opt\/coldgate/);
     const installed = path.join(root, 'etc/coldgate/config.json');
     expect(statSync(installed).mode & 0o777).toBe(0o640);
@@ -118,7 +118,7 @@ describe('the systemd unit and scripts/install', () => {
     execFileSync('tar', ['xzf', path.join(out, `coldgate-${VERSION}.tar.gz`), '-C', unpacked]);
     const tree = path.join(unpacked, `coldgate-${VERSION}`);
     expect(files(tree).sort()).toEqual(
-      ['README.md', 'config/README.md', 'config/cold-store.json', 'config/demo-mosquitto.conf', 'config/demo.json', 'config/schema.json', 'config/truck.json', 'dist/coldgate.mjs', 'package-lock.json', 'package.json', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd/coldgate.service', 'src/local/page.css', 'src/local/page.html', 'src/local/page.js', 'src/receiver/sql/001_schema.sql'].sort(),
+      ['README.md', 'config/README.md', 'config/cold-store.json', 'config/demo-mosquitto.conf', 'config/demo.json', 'config/schema.json', 'config/truck.json', 'dist/coldgate.cjs', 'dist/coldgate.mjs', 'package-lock.json', 'package.json', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd/coldgate.service', 'src/local/page.css', 'src/local/page.html', 'src/local/page.js', 'src/receiver/sql/001_schema.sql'].sort(),
     );
     expect(statSync(path.join(tree, 'scripts/install')).mode & 0o111).toBe(0o111);
 

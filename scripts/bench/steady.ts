@@ -2,7 +2,7 @@
  * The steady-state phase of `npm run bench`: a box's normal life. A pymodbus slave (an
  * independent Modbus TCP implementation) serves N probes, 32 per unit, polled at 1 Hz; the
  * gateway runs as the service runs it (plain node on the esbuild bundle with the unit's
- * NODE_OPTIONS) and publishes to a mosquitto with persistence through a relay that counts every
+ * NODE_OPTIONS and a code cache folder, as systemd's CacheDirectory gives it) and publishes to a mosquitto with persistence through a relay that counts every
  * byte the gateway sends (all topics, MQTT framing included). A subscriber on the broker
  * measures when each reading arrives. After the measured window, one compartment's probe is
  * driven out of range and back repeatedly: each alarm event's delay from its stamp on the box
@@ -68,6 +68,7 @@ export interface SteadyResult {
   readings_per_s: number;
   delay_ms_median: number;
   delay_ms_p99: number;
+  /** From spawn to the first reading at the subscriber, a fresh journal but V8's code cache made by an earlier start (every start of a box but its first). */
   launch_to_first_reading_s: number;
   alarm_to_broker_ms_median: number;
   alarm_to_broker_ms_p99: number;
@@ -226,16 +227,29 @@ export async function steady(o: SteadyOptions): Promise<SteadyResult> {
   });
   await sub.subscribeAsync(`coldgate/v1/${GATEWAY}/#`, { qos: 1 });
 
-  const launchedAt = Date.now();
   // COLDGATE_BENCH_NODE_FLAGS: extra flags for the gateway alone, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof
   // or --trace-gc with COLDGATE_BENCH_STDOUT=FILE (the gateway's stdout, appended; else dropped).
   const extra = (process.env.COLDGATE_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  // The code cache a box has from its previous start: made by a start of its own (another gateway
+  // id and journal, so none of its readings reach the subscriber), stopped once the cache is written.
+  const codeCache = path.join(o.workDir, 'code-cache');
+  mkdirSync(codeCache, { recursive: true });
+  const env = { ...process.env, NODE_ENV: 'production', COLDGATE_CODE_CACHE: codeCache };
+  const primeFile = path.join(o.workDir, 'prime.json');
+  writeFileSync(primeFile, JSON.stringify({ ...steadyConfig(o, modbusPort, `mqtt://127.0.0.1:${relay.port}`, await freePort()), gatewayId: 'prime', dataDir: path.join(o.workDir, 'prime-data') }));
+  const prime = spawn(process.execPath, [...o.nodeOptions, ...extra, o.bundle, 'run', '--config', primeFile], { stdio: 'ignore', env });
+  await waitFor(() => readdirSync(codeCache).some((f) => f.endsWith('.v8cache')) || prime.exitCode !== null, 60_000, 'the code cache of a first start');
+  if (prime.exitCode !== null) throw new Error(`the gateway's first start (for its code cache) exited ${prime.exitCode}`);
+  prime.kill('SIGTERM');
+  await new Promise((r) => (prime.exitCode === null ? prime.once('exit', r) : r(null)));
+
+  const launchedAt = Date.now();
   const stdout = process.env.COLDGATE_BENCH_STDOUT ? openSync(process.env.COLDGATE_BENCH_STDOUT, 'a') : 'ignore';
   // COLDGATE_BENCH_CALLGRIND=DIR: the gateway runs under valgrind, counting only in the measured window.
   const callgrind = process.env.COLDGATE_BENCH_CALLGRIND;
   const command = [process.execPath, ...o.nodeOptions, ...extra, o.bundle, 'run', '--config', file];
   if (callgrind) command.unshift('valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${path.join(callgrind, 'callgrind.out.%p')}`);
-  const gw = spawn(command[0]!, command.slice(1), { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  const gw = spawn(command[0]!, command.slice(1), { stdio: ['ignore', stdout, 'pipe'], env });
   let stderr = '';
   gw.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((r) => gw.once('exit', r));
