@@ -24,7 +24,8 @@ const loadedPackages = (script: string): string[] => {
 const LIST = `
 import { createRequire } from 'node:module';
 const loaded = Object.keys(createRequire(import.meta.url).cache).map((f) => /node_modules\\/([^/]+)/.exec(f)?.[1]).filter(Boolean);
-console.log(JSON.stringify([...new Set(loaded)]));`;
+// node's TLS modules are no package: named node:tls when loaded.
+console.log(JSON.stringify([...new Set(loaded), ...(process.moduleLoadList.includes('NativeModule tls') ? ['node:tls'] : [])]));`;
 
 describe('the runtime loads only what it runs', () => {
   it('importing the gateway loads mqtt and level, but not aedes', () => {
@@ -33,7 +34,7 @@ describe('the runtime loads only what it runs', () => {
     expect(loaded).not.toContain('mqemitter');
   });
 
-  it('an mqtt:// uplink connection loads no WebSocket or SOCKS transport; ws:// does', () => {
+  it('an mqtt:// uplink connection loads no WebSocket, SOCKS or TLS transport; ws:// and mqtts:// do', () => {
     const client = (url: string) => `
       const { connectMqtt } = await import('./src/uplink/connect.ts');
       const c = connectMqtt('${url}', { reconnectPeriod: 0, connectTimeout: 500 });
@@ -44,7 +45,9 @@ describe('the runtime loads only what it runs', () => {
     expect(tcp).toContain('mqtt');
     expect(tcp).not.toContain('ws');
     expect(tcp).not.toContain('socks');
+    expect(tcp).not.toContain('node:tls');
     expect(loadedPackages(client('ws://127.0.0.1:1'))).toContain('ws');
+    expect(loadedPackages(client('mqtts://127.0.0.1:1'))).toContain('node:tls');
   });
 
   it('starting the embedded broker loads it', () => {

@@ -1,6 +1,11 @@
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+
+/** node:tls on the first mqtts:// connection: its modules take 8-30 ms to compile at a start that has no use for them. */
+let tlsModule: typeof tls | undefined;
+const loadTls = () => (tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof tls);
 
 /**
  * An MQTT.js client for `url`. mqtt.connect() loads its WebSocket and SOCKS transports (the ws,
@@ -20,7 +25,7 @@ export function connectMqtt(url: string, options: IClientOptions): MqttClient {
 /** As MQTT.js's tls builder: SNI for names, and a refused certificate is the client's error. */
 function tlsStream(client: MqttClient, host: string, port: number, o: IClientOptions): tls.TLSSocket {
   const rejectUnauthorized = o.rejectUnauthorized !== false;
-  const socket = tls.connect({ host, port, ...(net.isIP(host) === 0 && { servername: host }), ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized });
+  const socket = loadTls().connect({ host, port, ...(net.isIP(host) === 0 && { servername: host }), ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized });
   const onError = (err: Error) => {
     if (rejectUnauthorized) client.emit('error', err);
     socket.end();
