@@ -30,7 +30,9 @@ export const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@')
 /**
  * The packages go in with their whitespace and syntax minified: V8 keeps every loaded module's
  * source text on the heap (zod's alone was 1.5 MB of it, 1.4 MiB RSS in the steady bench). Their
- * names stay, and our own code is left as written, so stack traces still read.
+ * identifiers stay and our own code is left as written, so stack traces still read; the syntax
+ * pass drops unused names of function expressions, so a frame in a package may read
+ * `module2.exports` (whitespace alone would keep them for 0.16 MB more source).
  */
 const packagesInside = {
   name: 'packages-inside',
