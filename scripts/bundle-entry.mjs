@@ -61,5 +61,14 @@ function compile() {
   return script.runInThisContext();
 }
 
+// Node 20 calls the main-context loader (the bundle's import() of aedes and pg) experimental and
+// says so once on stderr; a function instead would need --experimental-vm-modules. The line
+// tells whoever reads a box's log nothing, so this one warning is dropped.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  if (String(warning?.message ?? warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+  return emitWarning.call(this, warning, ...rest);
+};
+
 const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
 compile().call(module.exports, module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));

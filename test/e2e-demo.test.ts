@@ -89,6 +89,9 @@ describe('the demo end to end', () => {
       // The display's files and the version are found from the bundle's place in the tree.
       expect(await (await fetch(`http://127.0.0.1:${httpPort}/page.js`)).text()).toContain('EventSource');
       expect(gateway.output).toMatch(/"version":"\d+\.\d+\.\d+"/);
+      // The embedded broker is a dynamic import from the bundle's vm.Script: no experimental-loader warning in the log.
+      expect(gateway.output).toContain('embedded MQTT broker listening');
+      expect(gateway.output).not.toContain('Warning');
     } finally {
       await sub.endAsync();
       await stopCleanly(gateway);
