@@ -49,7 +49,7 @@ const packagesInside = {
 };
 
 /** The bundle that the entry `outfile` (an .mjs) runs. */
-export const bundleOf = (outfile) => outfile.replace(/\.mjs$/, '.cjs');
+const bundleOf = (outfile) => outfile.replace(/\.mjs$/, '.cjs');
 
 /** Writes the entry to `outfile` and the bundle beside it; the metafile lists the packages the bundle imports (scripts/release.mjs). */
 export async function bundle(outfile) {

@@ -45,8 +45,8 @@ function writeCache(file, sourceKey, payload) {
 
 /**
  * The bundle's function, compiled with the cache if there is one. In a function of its own so that
- * neither the source text nor the cache stays referenced: V8 keeps the script's own copy (3 MB
- * less RSS than holding them here).
+ * neither the source text nor the cache stays referenced once compiled: V8 keeps the script's own
+ * copy of the source.
  */
 function compile() {
   const source = readFileSync(bundle, 'utf8');

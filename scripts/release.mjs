@@ -22,7 +22,7 @@ const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8
 const COPIED = ['README.md', 'config', 'scripts/coldgate.mjs', 'scripts/install', 'scripts/systemd', 'src/receiver/sql'];
 /** The display's page, read from here at start (src/local/assets.ts): the files that are not code or docs. */
 const ASSETS = 'src/local';
-/** Loaded by name, not imported, so the bundle's imports do not show them (pino's transport). */
+/** Loaded by name, not imported, so the bundle's imports do not show them (src/core/log.ts, on a terminal). */
 const LOADED_BY_NAME = ['pino-pretty'];
 
 /** The packages the bundle needs, each with the range package.json gives it. */

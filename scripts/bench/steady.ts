@@ -2,9 +2,9 @@
  * The steady-state phase of `npm run bench`: a box's normal life. A pymodbus slave (an
  * independent Modbus TCP implementation) serves N probes, 32 per unit, polled at 1 Hz; the
  * gateway runs as the service runs it (plain node on the esbuild bundle with the unit's
- * NODE_OPTIONS and a code cache folder, as systemd's CacheDirectory gives it) and publishes to a mosquitto with persistence through a relay that counts every
- * byte the gateway sends (all topics, MQTT framing included). A subscriber on the broker
- * measures when each reading arrives. After the measured window, one compartment's probe is
+ * NODE_OPTIONS and a code cache folder, as systemd's CacheDirectory gives it) and publishes to a
+ * mosquitto with persistence through a relay that counts every byte the gateway sends (all
+ * topics, MQTT framing included). A subscriber on the broker measures when each reading arrives. After the measured window, one compartment's probe is
  * driven out of range and back repeatedly: each alarm event's delay from its stamp on the box
  * to its arrival at the subscriber is the alarm-to-broker delay. Last, the broker restarts:
  * the time from its being back to the next batch at the subscriber is the reconnect delay.
